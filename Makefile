@@ -1,0 +1,45 @@
+# charter: the two commands a newcomer runs are `make demo` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+BIN := $(CURDIR)/bin
+export PATH := $(BIN):$(PATH)
+
+.PHONY: all build demo test test-unit lint fuzz bench tools generate clean
+all: build
+
+build:
+	$(GO) build -o $(BIN)/charter ./cmd/charter
+
+# Each area adds its own targets and prerequisites in mk/*.mk
+# (tools::, test-extra::, bench::, generate::).
+include $(wildcard mk/*.mk)
+
+demo: build
+	./scripts/demo.sh
+
+# The test command CI runs. Pure packages, interop with real opa/conftest,
+# and, as root, kernel and e2e suites (each says in its output what ran).
+test: build tools
+	$(GO) vet ./...
+	$(GO) test -count=1 ./... 2>&1 | tee $(BIN)/test.log
+	$(MAKE) test-extra
+
+test-extra::
+	@true
+
+tools::
+	@mkdir -p $(BIN)
+
+bench::
+	@true
+
+generate::
+	@true
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '_bpfe[lb]\.go$$'))" || (gofmt -l . ; exit 1)
+	$(GO) vet ./...
+	$(BIN)/staticcheck ./...
+
+clean:
+	rm -rf $(BIN)

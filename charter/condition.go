@@ -1,0 +1,196 @@
+package charter
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/gobwas/glob"
+	"gopkg.in/yaml.v3"
+	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+// Operators a leaf may use.
+var Operators = []string{
+	"equals", "notEquals", "in", "notIn", "exists", "absent", "matches", "glob",
+	"prefix", "suffix", "contains", "lt", "lte", "gt", "gte",
+}
+
+// reservedRoots are the path roots every article has; foreach adds its name.
+var reservedRoots = map[string]bool{"object": true, "pod": true, "request": true}
+
+func (d *decoder) condition(n *yaml.Node) *Condition {
+	c := &Condition{Pos: d.pos(n)}
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, "condition must be a mapping with any, all, not, or path/op/value; not %s", kindName(n))
+		return nil
+	}
+	has := present(n)
+	forms := 0
+	for _, f := range []string{"any", "all", "not", "path"} {
+		if has[f] {
+			forms++
+		}
+	}
+	if forms != 1 {
+		d.errorf(n, "condition must have exactly one of any, all, not or path (found %d)", forms)
+		return nil
+	}
+	list := func(v *yaml.Node, what string) []*Condition {
+		if v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
+			d.errorf(v, "%s must be a non-empty list of conditions", what)
+			return nil
+		}
+		var out []*Condition
+		for _, e := range v.Content {
+			if sub := d.condition(e); sub != nil {
+				out = append(out, sub)
+			}
+		}
+		return out
+	}
+	leaf := &Leaf{}
+	var opNode *yaml.Node
+	d.fields(n, "condition", map[string]func(*yaml.Node){
+		"any": func(v *yaml.Node) { c.Any = list(v, "any") },
+		"all": func(v *yaml.Node) { c.All = list(v, "all") },
+		"not": func(v *yaml.Node) { c.Not = d.condition(v) },
+		"path": func(v *yaml.Node) {
+			p, err := ParsePath(d.str(v, "path"))
+			if err != nil {
+				d.fail(v, err)
+				return
+			}
+			p.Pos = d.pos(v)
+			leaf.Path = p
+		},
+		"op": func(v *yaml.Node) {
+			opNode = v
+			leaf.Op = d.oneOf(v, "operator", d.str(v, "op"), Operators...)
+		},
+		"value": func(v *yaml.Node) {
+			leaf.Value = d.value(v)
+			leaf.HasValue = true
+			leaf.ValuePos = d.pos(v)
+		},
+	})
+	if !has["path"] {
+		if has["op"] || has["value"] {
+			d.errorf(n, "op and value belong to a leaf with a path")
+		}
+		return c
+	}
+	if !has["op"] {
+		d.errorf(n, "condition on %s is missing required field \"op\"", leaf.Path)
+		return c
+	}
+	if leaf.Op != "" {
+		if err := checkOperand(leaf); err != nil {
+			at := n
+			if opNode != nil {
+				at = opNode
+			}
+			d.errorf(at, "%v", err)
+		}
+	}
+	if leaf.Path != nil {
+		c.Leaf = leaf
+	}
+	return c
+}
+
+// checkOperand validates a leaf's value against its operator.
+func checkOperand(l *Leaf) error {
+	switch l.Op {
+	case "exists", "absent":
+		if l.HasValue {
+			return fmt.Errorf("operator %s takes no value", l.Op)
+		}
+		return nil
+	}
+	if !l.HasValue {
+		return fmt.Errorf("operator %s needs a value", l.Op)
+	}
+	switch l.Op {
+	case "in", "notIn":
+		if _, ok := l.Value.([]any); !ok {
+			return fmt.Errorf("operator %s needs a list value", l.Op)
+		}
+	case "matches":
+		s, ok := l.Value.(string)
+		if !ok {
+			return fmt.Errorf("operator matches needs a string regular expression")
+		}
+		if _, err := regexp.Compile(s); err != nil {
+			return fmt.Errorf("bad regular expression %q: %v", s, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+		}
+	case "glob":
+		s, ok := l.Value.(string)
+		if !ok {
+			return fmt.Errorf("operator glob needs a string pattern")
+		}
+		if _, err := glob.Compile(s); err != nil {
+			return fmt.Errorf("bad glob %q: %v", s, err)
+		}
+	case "prefix", "suffix", "contains":
+		if _, ok := l.Value.(string); !ok {
+			return fmt.Errorf("operator %s needs a string value", l.Op)
+		}
+	case "lt", "lte", "gt", "gte":
+		switch v := l.Value.(type) {
+		case int64, float64:
+		case string:
+			if _, err := resource.ParseQuantity(v); err != nil {
+				return fmt.Errorf("operator %s: %q is neither a number nor a Kubernetes quantity (like 500m or 1Gi)", l.Op, v)
+			}
+		default:
+			return fmt.Errorf("operator %s needs a number or a quantity", l.Op)
+		}
+	}
+	return nil
+}
+
+// checkRoots reports paths and message placeholders whose root is unknown.
+func (d *decoder) checkRoots(a *Article) {
+	roots := map[string]bool{"object": true, "pod": true, "request": true}
+	if a.Foreach != nil {
+		roots[a.Foreach.As] = true
+		if a.Foreach.Path != nil {
+			d.checkRoot(a.Foreach.Path, map[string]bool{"object": true, "pod": true}, a.Foreach.Pos)
+		}
+	}
+	var walk func(c *Condition)
+	walk = func(c *Condition) {
+		if c == nil {
+			return
+		}
+		for _, s := range c.Any {
+			walk(s)
+		}
+		for _, s := range c.All {
+			walk(s)
+		}
+		walk(c.Not)
+		if c.Leaf != nil {
+			d.checkRoot(c.Leaf.Path, roots, c.Leaf.Path.Pos)
+		}
+	}
+	walk(a.Violation)
+	if a.Message != nil {
+		msgRoots := map[string]bool{"value": true, "values": true, "field": true}
+		for r := range roots {
+			msgRoots[r] = true
+		}
+		for _, p := range a.Message.Parts {
+			if p.Path != nil {
+				d.checkRoot(p.Path, msgRoots, a.Message.Pos)
+			}
+		}
+	}
+}
+
+func (d *decoder) checkRoot(p *Path, roots map[string]bool, pos Pos) {
+	if !roots[p.Root] {
+		d.errs.Add(pos, "path %s: unknown root %q (expected one of: %s)", p.Raw, p.Root, strings.Join(sortedKeys(roots), ", "))
+	}
+}

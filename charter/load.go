@@ -1,0 +1,218 @@
+package charter
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Load reads the charter at path and follows its includes. Included articles
+// come first, in include order; an article id may appear only once.
+func Load(path string) (*Charter, error) {
+	l := &loader{loading: map[string]bool{}, done: map[string]*Charter{}}
+	c := l.load(path, Pos{})
+	return c, l.errs.Err()
+}
+
+// LoadPaths loads every charter named by paths. A directory is walked
+// recursively for .yaml/.yml files whose kind is Charter; testdata folders and
+// other documents are skipped. The charters are merged into one: an article
+// included by several of them counts once.
+func LoadPaths(paths []string) (*Charter, error) {
+	l := &loader{loading: map[string]bool{}, done: map[string]*Charter{}}
+	var files []string
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			l.errs.Add(Pos{File: p}, "%v", unwrapPathError(err))
+			continue
+		}
+		if !fi.IsDir() {
+			files = append(files, p)
+			continue
+		}
+		found, err := charterFiles(p)
+		if err != nil {
+			l.errs.Add(Pos{File: p}, "%v", err)
+		}
+		if len(found) == 0 && err == nil {
+			l.errs.Add(Pos{File: p}, "no charter files (kind: Charter) in this directory")
+		}
+		files = append(files, found...)
+	}
+	var all []*Charter
+	for _, f := range files {
+		if c := l.load(f, Pos{}); c != nil {
+			all = append(all, c)
+		}
+	}
+	if len(l.errs) > 0 {
+		return nil, l.errs.Err()
+	}
+	return Merge(all)
+}
+
+// Merge combines charters into one. The first charter names the result.
+func Merge(all []*Charter) (*Charter, error) {
+	if len(all) == 0 {
+		return nil, ErrorList{{Msg: "no charter given"}}
+	}
+	if len(all) == 1 {
+		return all[0], nil
+	}
+	out := *all[0]
+	out.Spec.Articles = nil
+	var names []string
+	var errs ErrorList
+	seen := map[string]*Article{}
+	for _, c := range all {
+		names = append(names, c.Metadata.Name)
+		for _, a := range c.Spec.Articles {
+			if prev, dup := seen[a.ID]; dup {
+				if prev.Origin != a.Origin || prev.Pos != a.Pos {
+					errs.Add(a.Pos, "duplicate article id %q (first defined at %s)", a.ID, prev.Pos)
+				}
+				continue
+			}
+			seen[a.ID] = a
+			out.Spec.Articles = append(out.Spec.Articles, a)
+		}
+		out.Spec.Scope.ExcludeNamespaces = union(out.Spec.Scope.ExcludeNamespaces, c.Spec.Scope.ExcludeNamespaces)
+	}
+	out.Metadata.Description = "merged: " + strings.Join(names, ", ")
+	return &out, errs.Err()
+}
+
+func union(a, b []string) []string {
+	out := append([]string(nil), a...)
+	for _, s := range b {
+		found := false
+		for _, t := range out {
+			found = found || s == t
+		}
+		if !found {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+type loader struct {
+	loading map[string]bool
+	done    map[string]*Charter
+	errs    ErrorList
+}
+
+func (l *loader) load(path string, from Pos) *Charter {
+	key, _ := filepath.Abs(path)
+	if c, ok := l.done[key]; ok {
+		return c
+	}
+	if l.loading[key] {
+		l.errs.Add(from, "include cycle: %s includes itself", path)
+		return nil
+	}
+	l.loading[key] = true
+	defer delete(l.loading, key)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		pos := from
+		if pos.File == "" {
+			pos = Pos{File: path}
+		}
+		l.errs.Add(pos, "%v", unwrapPathError(err))
+		return nil
+	}
+	c, err := Parse(path, data)
+	if err != nil {
+		l.errs = append(l.errs, err.(ErrorList)...)
+		if c == nil {
+			return nil
+		}
+	}
+	var included []*Article
+	ids := map[string]*Article{}
+	for _, inc := range c.Spec.Include {
+		if inc.Path == "" {
+			continue
+		}
+		p := inc.Path
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(filepath.Dir(path), p)
+		}
+		sub := l.load(p, inc.Pos)
+		if sub == nil {
+			continue
+		}
+		for _, a := range sub.Spec.Articles {
+			if prev, dup := ids[a.ID]; dup {
+				if prev != a {
+					l.errs.Add(inc.Pos, "include %s: article id %q is already defined at %s", inc.Path, a.ID, prev.Pos)
+				}
+				continue
+			}
+			ids[a.ID] = a
+			included = append(included, a)
+		}
+		c.Spec.Scope.ExcludeNamespaces = union(c.Spec.Scope.ExcludeNamespaces, sub.Spec.Scope.ExcludeNamespaces)
+	}
+	for _, a := range c.Spec.Articles {
+		if prev, dup := ids[a.ID]; dup {
+			l.errs.Add(a.Pos, "article id %q is already defined by an include at %s", a.ID, prev.Pos)
+		}
+	}
+	c.Spec.Articles = append(included, c.Spec.Articles...)
+	l.done[key] = c
+	return c
+}
+
+// charterFiles lists the charter files below dir, sorted.
+func charterFiles(dir string) ([]string, error) {
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if e.IsDir() {
+			if p != dir && (e.Name() == "testdata" || strings.HasPrefix(e.Name(), ".")) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		ext := filepath.Ext(p)
+		if ext != ".yaml" && ext != ".yml" {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if IsCharter(data) {
+			out = append(out, p)
+		}
+		return nil
+	})
+	sort.Strings(out)
+	return out, err
+}
+
+// IsCharter reports whether data looks like a Charter document, without parsing it whole.
+func IsCharter(data []byte) bool {
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		if t := bytes.TrimSpace(line); bytes.HasPrefix(line, []byte("kind:")) {
+			return strings.Trim(strings.TrimSpace(string(t[len("kind:"):])), `"'`) == Kind
+		}
+	}
+	return false
+}
+
+func unwrapPathError(err error) error {
+	if pe, ok := err.(*fs.PathError); ok {
+		return fmt.Errorf("%s: %v", pe.Op, pe.Err)
+	}
+	return err
+}

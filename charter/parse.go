@@ -1,0 +1,151 @@
+package charter
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"regexp"
+
+	"gopkg.in/yaml.v3"
+)
+
+var (
+	idPattern   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._-]{0,62}$`)
+	severities  = []string{"critical", "high", "medium", "low", "info"}
+	actions     = []string{ActionDeny, ActionWarn, ActionAudit}
+	operations  = []string{"CREATE", "UPDATE", "DELETE", "CONNECT", "*"}
+	expectation = []string{ActionDeny, ActionWarn, ActionAudit, "allow"}
+)
+
+// Parse decodes one charter document from data. file names the source in
+// errors. Includes are recorded but not followed (see Load). The returned
+// error, if any, is an ErrorList holding every problem found.
+func Parse(file string, data []byte) (*Charter, error) {
+	d := &decoder{file: file}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, ErrorList{{Pos: Pos{File: file, Line: 1, Col: 1}, Msg: "empty file: expected a Charter document"}}
+		}
+		return nil, ErrorList{SyntaxError(file, data, err)}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		d.errorf(&extra, "a charter file holds exactly one document; found another here")
+	} else if !errors.Is(err, io.EOF) {
+		return nil, ErrorList{SyntaxError(file, data, err)}
+	}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	c := &Charter{Pos: d.pos(root)}
+	var apiVersion, kind string
+	d.fields(root, "charter", map[string]func(*yaml.Node){
+		"apiVersion": func(n *yaml.Node) {
+			if apiVersion = d.str(n, "apiVersion"); apiVersion != APIVersion && apiVersion != "" {
+				d.errorf(n, "apiVersion %q is not supported; use %q", apiVersion, APIVersion)
+			}
+		},
+		"kind": func(n *yaml.Node) {
+			if kind = d.str(n, "kind"); kind != Kind && kind != "" {
+				d.errorf(n, "kind %q is not %q", kind, Kind)
+			}
+		},
+		"metadata": func(n *yaml.Node) { d.metadata(n, &c.Metadata) },
+		"spec":     func(n *yaml.Node) { d.spec(n, &c.Spec) },
+	})
+	required(d, root, "charter", present(root), "apiVersion", "kind", "metadata", "spec")
+	d.resolveDefaults(c)
+	return c, d.errs.Err()
+}
+
+func (d *decoder) metadata(n *yaml.Node, m *Metadata) {
+	d.fields(n, "metadata", map[string]func(*yaml.Node){
+		"name": func(v *yaml.Node) {
+			m.Name = d.str(v, "metadata.name")
+			if m.Name != "" && !idPattern.MatchString(m.Name) {
+				d.errorf(v, "metadata.name %q must be letters, digits, '.', '_' or '-', starting with a letter", m.Name)
+			}
+		},
+		"version":     func(v *yaml.Node) { m.Version = d.str(v, "metadata.version") },
+		"description": func(v *yaml.Node) { m.Description = d.str(v, "metadata.description") },
+	})
+	required(d, n, "metadata", present(n), "name")
+}
+
+func (d *decoder) spec(n *yaml.Node, s *Spec) {
+	d.fields(n, "spec", map[string]func(*yaml.Node){
+		"include": func(v *yaml.Node) {
+			if v.Kind != yaml.SequenceNode {
+				d.errorf(v, "spec.include must be a list of file paths, not %s", kindName(v))
+				return
+			}
+			for _, e := range v.Content {
+				s.Include = append(s.Include, Include{Pos: d.pos(e), Path: d.str(e, "spec.include entry")})
+			}
+		},
+		"defaults": func(v *yaml.Node) {
+			d.fields(v, "spec.defaults", map[string]func(*yaml.Node){
+				"action":   func(x *yaml.Node) { s.Defaults.Action = d.oneOf(x, "action", d.str(x, "action"), actions...) },
+				"severity": func(x *yaml.Node) { s.Defaults.Severity = d.oneOf(x, "severity", d.str(x, "severity"), severities...) },
+			})
+		},
+		"scope": func(v *yaml.Node) {
+			d.fields(v, "spec.scope", map[string]func(*yaml.Node){
+				"namespaces":        func(x *yaml.Node) { s.Scope.Namespaces = d.strList(x, "namespaces") },
+				"excludeNamespaces": func(x *yaml.Node) { s.Scope.ExcludeNamespaces = d.strList(x, "excludeNamespaces") },
+			})
+		},
+		"council": func(v *yaml.Node) {
+			s.Council = &Council{Pos: d.pos(v)}
+			d.fields(v, "spec.council", map[string]func(*yaml.Node){
+				"threshold": func(x *yaml.Node) { s.Council.Threshold = d.integer(x, "council.threshold") },
+				"keys":      func(x *yaml.Node) { s.Council.Keys = d.strList(x, "council.keys") },
+			})
+			required(d, v, "spec.council", present(v), "threshold", "keys")
+			if t := s.Council.Threshold; t < 1 || t > len(s.Council.Keys) {
+				d.errorf(v, "council.threshold %d must be between 1 and the number of keys (%d)", t, len(s.Council.Keys))
+			}
+		},
+		"articles": func(v *yaml.Node) {
+			if v.Kind != yaml.SequenceNode {
+				d.errorf(v, "spec.articles must be a list, not %s", kindName(v))
+				return
+			}
+			for _, e := range v.Content {
+				if a := d.article(e); a != nil {
+					s.Articles = append(s.Articles, a)
+				}
+			}
+		},
+	})
+}
+
+// resolveDefaults fills article action and severity and checks ids are unique.
+func (d *decoder) resolveDefaults(c *Charter) {
+	seen := map[string]Pos{}
+	for _, a := range c.Spec.Articles {
+		if a.Action == "" {
+			a.Action = c.Spec.Defaults.Action
+		}
+		if a.Action == "" {
+			a.Action = ActionDeny
+		}
+		if a.Severity == "" {
+			a.Severity = c.Spec.Defaults.Severity
+		}
+		if a.Severity == "" {
+			a.Severity = "medium"
+		}
+		if a.ID == "" {
+			continue
+		}
+		if first, dup := seen[a.ID]; dup {
+			d.errs.Add(a.Pos, "duplicate article id %q (first defined at %s)", a.ID, first)
+			continue
+		}
+		seen[a.ID] = a.Pos
+	}
+}

@@ -1,0 +1,150 @@
+package charter
+
+// APIVersion and Kind identify a Charter document.
+const (
+	APIVersion = "charter.dev/v1"
+	Kind       = "Charter"
+)
+
+// Actions an article may take when its violation holds.
+const (
+	ActionDeny  = "deny"
+	ActionWarn  = "warn"
+	ActionAudit = "audit"
+)
+
+// Charter is one parsed charter file, with its includes resolved into Articles.
+type Charter struct {
+	Pos      Pos
+	Metadata Metadata
+	Spec     Spec
+}
+
+// Metadata names and versions a charter.
+type Metadata struct {
+	Name        string
+	Version     string
+	Description string
+}
+
+// Spec is the body of a charter.
+type Spec struct {
+	Include  []Include
+	Defaults Defaults
+	Scope    Scope
+	Council  *Council
+	Articles []*Article
+}
+
+// Include names another charter whose articles this one adopts.
+type Include struct {
+	Pos  Pos
+	Path string // as written, relative to the including file
+}
+
+// Defaults apply to every article that does not say otherwise.
+type Defaults struct {
+	Action   string
+	Severity string
+}
+
+// Scope limits where the whole charter applies.
+type Scope struct {
+	Namespaces        []string
+	ExcludeNamespaces []string
+}
+
+// Council lists the custodians whose k-of-n approval makes an override count.
+type Council struct {
+	Pos       Pos
+	Threshold int
+	Keys      []string
+}
+
+// Article is one governance rule.
+type Article struct {
+	Pos         Pos
+	ID          string
+	Title       string
+	Description string
+	Severity    string // resolved against defaults
+	Action      string // resolved against defaults
+	Match       Match
+	Foreach     *Foreach
+	Violation   *Condition
+	Rego        string
+	RegoPos     Pos
+	Message     *Template
+	Tests       []*Test
+	Runtime     *Runtime
+	Origin      string // file the article was written in (differs from the charter's when included)
+}
+
+// Match selects the objects and requests an article applies to.
+type Match struct {
+	Kinds             []string
+	Operations        []string
+	Namespaces        []string
+	ExcludeNamespaces []string
+	LabelSelector     *LabelSelector
+}
+
+// CoversPods reports whether the article is written for Pods, and so also
+// applies to every object that embeds a pod template.
+func (m Match) CoversPods() bool {
+	for _, k := range m.Kinds {
+		if k == "Pod" || k == "*" {
+			return true
+		}
+	}
+	return false
+}
+
+// LabelSelector is the Kubernetes label selector, over the object's labels.
+type LabelSelector struct {
+	MatchLabels      map[string]string
+	MatchExpressions []LabelRequirement
+}
+
+// LabelRequirement is one matchExpressions entry.
+type LabelRequirement struct {
+	Key      string
+	Operator string // In, NotIn, Exists, DoesNotExist
+	Values   []string
+}
+
+// Foreach binds each element of a list to a name for conditions and messages.
+type Foreach struct {
+	Pos  Pos
+	Over string // "containers", "volumes", or a path
+	Path *Path  // nil for containers and volumes
+	As   string // the bound name
+}
+
+// Condition is a node of a violation tree: exactly one of Any, All, Not or a leaf.
+type Condition struct {
+	Pos   Pos
+	Any   []*Condition
+	All   []*Condition
+	Not   *Condition
+	Leaf  *Leaf
+	Index int // position in a depth-first walk, assigned by the compiler's numbering
+}
+
+// Leaf is path-op-value.
+type Leaf struct {
+	Path     *Path
+	Op       string
+	Value    any
+	HasValue bool
+	ValuePos Pos
+}
+
+// Test is an inline test of an article.
+type Test struct {
+	Pos    Pos
+	Name   string
+	File   string // resolved against the article's source file
+	Object map[string]any
+	Expect string // deny, warn, audit or allow
+}
