@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Shared definitions of the charter runtime programs: the event record, the
+ * maps the agent fills, and the scope check every hook runs first. */
+#pragma once
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+
+#define PATH_LEN 256      /* longest path a rule or an event carries, with NUL */
+#define ARGS_LEN 128      /* first bytes of argv, NUL separated */
+#define MAX_ANCESTORS 16  /* cgroup levels walked for the scope check */
+#define MAX_COMPONENTS 32 /* dentries walked when rebuilding a path */
+#define SCRATCH_LEN 1024  /* path rebuild buffer: components land in [0,256) */
+
+#define EPERM 1
+#define SIGKILL 9
+#define AF_INET 2
+#define AF_INET6 10
+#define O_ACCMODE 3
+#define O_RDONLY 0
+#define O_RDWR 2
+#define O_CREAT 0100
+#define O_TRUNC 01000
+#define FMODE_READ 0x1
+#define FMODE_WRITE 0x2
+
+enum event_kind {
+	KIND_EXEC = 1,
+	KIND_CONNECT = 2,
+	KIND_OPEN = 3,
+};
+
+/* What happened to the operation. */
+enum verdict {
+	VERDICT_AUDIT = 1,   /* rule action audit: reported only */
+	VERDICT_MONITOR = 2, /* deny rule, agent in monitor mode: reported only */
+	VERDICT_DENIED = 3,  /* deny rule enforced: killed or refused */
+};
+
+enum rule_action {
+	ACTION_DENY = 1,
+	ACTION_AUDIT = 2,
+};
+
+enum agent_mode {
+	MODE_MONITOR = 0,
+	MODE_ENFORCE = 1,
+};
+
+/* Which program produced the event, so user space can say which path ran. */
+enum hook {
+	HOOK_TP_EXEC = 1,    /* tp_btf/sched_process_exec + bpf_send_signal */
+	HOOK_CGROUP_CONNECT = 2,
+	HOOK_TP_OPENAT = 3,  /* tracepoint syscalls/sys_enter_openat, report only */
+	HOOK_LSM_EXEC = 4,
+	HOOK_LSM_CONNECT = 5,
+	HOOK_LSM_OPEN = 6,
+};
+
+struct event {
+	__u64 ts_ns;
+	__u64 cgroup_id;
+	__u32 pid;
+	__u32 ppid;
+	__u32 uid;
+	__u32 rule; /* index into the agent's rule table, 1-based */
+	__u8 kind;
+	__u8 verdict;
+	__u8 hook;
+	__u8 write;     /* open: the flags ask for write access */
+	__u32 flags;    /* open: the open flags */
+	__u16 family;   /* connect */
+	__u16 port;     /* connect, host order */
+	__u8 addr[16];  /* connect, IPv4 as v4-mapped IPv6 */
+	char comm[16];
+	char path[PATH_LEN];
+	char args[ARGS_LEN];
+};
+
+/* Value of every rule map: which rule matched and what it asks for. */
+struct rule_ref {
+	__u32 rule;
+	__u32 action;
+};
+
+/* LPM key over a NUL-terminated path: an exact entry covers the NUL, a
+ * directory entry ends at its trailing slash. */
+struct path_key {
+	__u32 prefixlen;
+	char path[PATH_LEN];
+};
+
+/* LPM key over a port and an IPv6 (or v4-mapped) address, 18 bytes of data
+ * (the tail padding is never compared). Entries for any
+ * port live in net_any with port 0 and are matched on the address only. */
+struct net_key {
+	__u32 prefixlen;
+	__u16 port; /* network order */
+	__u8 addr[16];
+};
+
+struct agent_config {
+	__u32 mode;       /* enum agent_mode */
+	__u32 agent_tgid; /* never acted upon */
+};
+
+enum counter {
+	COUNTER_LOST = 0,  /* ring buffer full: event dropped */
+	COUNTER_MAX = 4,
+};
+
+struct scratch {
+	char buf[SCRATCH_LEN];
+	struct path_key key;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, COUNTER_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct agent_config);
+} settings SEC(".maps");
+
+/* cgroup v2 ids (directory inode numbers) in scope, with their descendants. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u8);
+} scope SEC(".maps");
+
+#define PATH_MAP(name)                                   \
+	struct {                                         \
+		__uint(type, BPF_MAP_TYPE_LPM_TRIE);     \
+		__uint(max_entries, 1024);               \
+		__uint(map_flags, BPF_F_NO_PREALLOC);    \
+		__type(key, struct path_key);            \
+		__type(value, struct rule_ref);          \
+	} name SEC(".maps")
+
+PATH_MAP(exec_deny);
+PATH_MAP(open_write_deny);
+PATH_MAP(open_read_deny);
+
+#define NET_MAP(name)                                    \
+	struct {                                         \
+		__uint(type, BPF_MAP_TYPE_LPM_TRIE);     \
+		__uint(max_entries, 1024);               \
+		__uint(map_flags, BPF_F_NO_PREALLOC);    \
+		__type(key, struct net_key);             \
+		__type(value, struct rule_ref);          \
+	} name SEC(".maps")
+
+NET_MAP(net_port); /* CIDR with a port */
+NET_MAP(net_any);  /* CIDR, any port */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch SEC(".maps");
+
+/* Puts struct event into the BTF that bpf2go turns into Go. */
+const struct event *unused_event __attribute__((unused));
+
+static __always_inline struct agent_config *get_config(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&settings, &zero);
+}
+
+static __always_inline void count(__u32 which)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &which);
+	if (v)
+		__sync_fetch_and_add(v, 1);
+}
+
+/* in_scope says whether the current task is one the agent acts on: inside a
+ * scoped cgroup or one of its descendants, not PID 1, not the agent. */
+static __always_inline bool in_scope(struct agent_config *cfg)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	if (tgid <= 1 || tgid == cfg->agent_tgid)
+		return false;
+	__u64 id = bpf_get_current_cgroup_id();
+	if (bpf_map_lookup_elem(&scope, &id))
+		return true;
+	for (int level = 0; level < MAX_ANCESTORS; level++) {
+		id = bpf_get_current_ancestor_cgroup_id(level);
+		if (id == 0)
+			return false;
+		if (bpf_map_lookup_elem(&scope, &id))
+			return true;
+	}
+	return false;
+}
+
+/* verdict_for turns a rule action into what the hook does under the mode. */
+static __always_inline __u8 verdict_for(struct agent_config *cfg, struct rule_ref *r)
+{
+	if (r->action != ACTION_DENY)
+		return VERDICT_AUDIT;
+	return cfg->mode == MODE_ENFORCE ? VERDICT_DENIED : VERDICT_MONITOR;
+}
+
+/* new_event reserves a ring buffer record filled with the task's identity,
+ * counting the loss when the buffer is full. */
+static __always_inline struct event *new_event(__u8 kind, __u8 hook, __u8 verdict, __u32 rule)
+{
+	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(COUNTER_LOST);
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task_btf();
+	e->ts_ns = bpf_ktime_get_ns();
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->pid = bpf_get_current_pid_tgid() >> 32;
+	e->ppid = BPF_CORE_READ(t, real_parent, tgid);
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->kind = kind;
+	e->hook = hook;
+	e->verdict = verdict;
+	e->rule = rule;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	return e;
+}
+
+static __always_inline struct scratch *get_scratch(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&scratch, &zero);
+}
+
+/* resolve_path rebuilds the absolute path of p, as the current task sees it
+ * (stopping at its root, crossing mounts), into s->buf ending at index
+ * PATH_LEN. It returns the start offset of the path in s->buf. */
+static __always_inline int resolve_path(struct scratch *s, const struct path *p)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task_btf();
+	struct dentry *root_dentry = BPF_CORE_READ(t, fs, root.dentry);
+	struct vfsmount *root_mnt = BPF_CORE_READ(t, fs, root.mnt);
+	struct dentry *d = BPF_CORE_READ(p, dentry);
+	struct vfsmount *vfsmnt = BPF_CORE_READ(p, mnt);
+	struct mount *mnt = container_of(vfsmnt, struct mount, mnt);
+	int pos = PATH_LEN - 1;
+
+	s->buf[PATH_LEN - 1] = 0;
+	for (int i = 0; i < MAX_COMPONENTS; i++) {
+		if (d == root_dentry && vfsmnt == root_mnt)
+			break;
+		struct dentry *parent = BPF_CORE_READ(d, d_parent);
+		struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+		if (d == mnt_root || d == parent) {
+			struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+			if (up == mnt)
+				break;
+			d = BPF_CORE_READ(mnt, mnt_mountpoint);
+			mnt = up;
+			vfsmnt = &up->mnt;
+			continue;
+		}
+		__u32 len = BPF_CORE_READ(d, d_name.len);
+		const unsigned char *name = BPF_CORE_READ(d, d_name.name);
+		if (len == 0 || len >= PATH_LEN || (int)len + 1 > pos)
+			break;
+		pos -= len;
+		bpf_probe_read_kernel(&s->buf[pos & (PATH_LEN - 1)], len & (PATH_LEN - 1), name);
+		pos--;
+		s->buf[pos & (PATH_LEN - 1)] = '/';
+		d = parent;
+	}
+	if (pos == PATH_LEN - 1) {
+		pos--;
+		s->buf[pos & (PATH_LEN - 1)] = '/';
+	}
+	return pos & (PATH_LEN - 1);
+}
+
+/* lookup_path looks the NUL-terminated string in key->path up in an LPM path map. */
+static __always_inline struct rule_ref *lookup_path(void *map, struct path_key *key)
+{
+	key->prefixlen = PATH_LEN * 8;
+	return bpf_map_lookup_elem(map, key);
+}
+
+/* lookup_net matches an address (v4-mapped for IPv4) and a port (network
+ * order) against the connect rules: port-specific entries first. */
+static __always_inline struct rule_ref *lookup_net(__u8 addr[16], __u16 port)
+{
+	struct net_key k = {.prefixlen = (2 + 16) * 8, .port = port};
+	__builtin_memcpy(k.addr, addr, 16);
+	struct rule_ref *r = bpf_map_lookup_elem(&net_port, &k);
+	if (r)
+		return r;
+	k.port = 0;
+	return bpf_map_lookup_elem(&net_any, &k);
+}
