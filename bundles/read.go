@@ -1,0 +1,178 @@
+package bundles
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/charter-dev/charter/compiler"
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/bundle"
+)
+
+// MaxSize bounds a bundle's uncompressed content, so a hostile archive cannot exhaust memory.
+const MaxSize = 256 << 20
+
+// Bundle is a read bundle: its raw files, manifest, charter info, and the
+// parsed OPA bundle ready for the engine.
+type Bundle struct {
+	Files    Files
+	Manifest Manifest
+	Info     compiler.Info
+	OPA      *bundle.Bundle
+}
+
+// Revision is the manifest revision (the content digest for charter bundles).
+func (b *Bundle) Revision() string { return b.Manifest.Revision }
+
+// ReadFile reads a bundle from a .tar.gz file or a directory.
+func ReadFile(p string) (*Bundle, error) {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return nil, err
+	}
+	if fi.IsDir() {
+		files, err := readDir(p)
+		if err != nil {
+			return nil, fmt.Errorf("read bundle %s: %w", p, err)
+		}
+		return Parse(files)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	files, err := ReadTarGz(f)
+	if err != nil {
+		return nil, fmt.Errorf("read bundle %s: %w", p, err)
+	}
+	return Parse(files)
+}
+
+// ReadTarGz reads the files of a gzipped tarball.
+func ReadTarGz(r io.Reader) (Files, error) {
+	gz, err := gzip.NewReader(r)
+	if err != nil {
+		return nil, fmt.Errorf("not a gzip archive: %w", err)
+	}
+	tr := tar.NewReader(gz)
+	files := Files{}
+	var total int64
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read archive: %w", err)
+		}
+		if hdr.Typeflag == tar.TypeDir {
+			continue
+		}
+		if hdr.Typeflag != tar.TypeReg {
+			return nil, fmt.Errorf("entry %s: only regular files are allowed", hdr.Name)
+		}
+		name, err := cleanName(hdr.Name)
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := files[name]; dup {
+			return nil, fmt.Errorf("entry %s appears twice", name)
+		}
+		total += hdr.Size
+		if total > MaxSize {
+			return nil, fmt.Errorf("bundle larger than %d bytes", MaxSize)
+		}
+		data, err := io.ReadAll(io.LimitReader(tr, hdr.Size+1))
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", name, err)
+		}
+		files[name] = data
+	}
+	return files, nil
+}
+
+func cleanName(n string) (string, error) {
+	c := path.Clean("/" + n)[1:]
+	if c == "" || c == "." || strings.HasPrefix(c, "../") || strings.Contains(n, "..") {
+		return "", fmt.Errorf("entry %q: bad path", n)
+	}
+	return c, nil
+}
+
+func readDir(dir string) (Files, error) {
+	files := Files{}
+	var total int64
+	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		total += int64(len(data))
+		if total > MaxSize {
+			return fmt.Errorf("bundle larger than %d bytes", MaxSize)
+		}
+		files[filepath.ToSlash(rel)] = data
+		return nil
+	})
+	return files, err
+}
+
+// Parse checks the files form a charter bundle and parses its Rego.
+func Parse(files Files) (*Bundle, error) {
+	b := &Bundle{Files: files}
+	m, ok := files[".manifest"]
+	if !ok {
+		return nil, errors.New("bundle has no .manifest")
+	}
+	if err := json.Unmarshal(m, &b.Manifest); err != nil {
+		return nil, fmt.Errorf("bad .manifest: %w", err)
+	}
+	if data, ok := files["data.json"]; ok {
+		var doc struct {
+			Charter struct {
+				Info compiler.Info `json:"info"`
+			} `json:"charter"`
+		}
+		if err := json.Unmarshal(data, &doc); err != nil {
+			return nil, fmt.Errorf("bad data.json: %w", err)
+		}
+		b.Info = doc.Charter.Info
+	}
+	tgz, err := files.TarGz()
+	if err != nil {
+		return nil, err
+	}
+	ob, err := bundle.NewCustomReader(bundle.NewTarballLoaderWithBaseURL(bytes.NewReader(tgz), "")).
+		WithRegoVersion(ast.RegoV1).
+		WithSkipBundleVerification(true).
+		Read()
+	if err != nil {
+		return nil, fmt.Errorf("parse bundle: %w", err)
+	}
+	b.OPA = &ob
+	return b, nil
+}
+
+// Compile builds the bundle of a compiled charter in memory.
+func Compile(out *compiler.Output) (*Bundle, error) {
+	files, err := FromOutput(out)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(files)
+}

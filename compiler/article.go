@@ -1,0 +1,217 @@
+package compiler
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charter-dev/charter/charter"
+)
+
+// articleGen writes the module of one article.
+type articleGen struct {
+	a     *charter.Article
+	r     roots
+	w     writer
+	funcs writer // helper functions, written after the findings rule
+	next  int
+}
+
+func (g *articleGen) id() int {
+	n := g.next
+	g.next++
+	return n
+}
+
+// usesOf returns the arguments a condition tree reads.
+func (g *articleGen) usesOf(c *charter.Condition) args {
+	var a args
+	if c.Leaf != nil {
+		return g.r.uses(c.Leaf.Path)
+	}
+	for _, s := range c.Any {
+		a = a.or(g.usesOf(s))
+	}
+	for _, s := range c.All {
+		a = a.or(g.usesOf(s))
+	}
+	if c.Not != nil {
+		a = a.or(g.usesOf(c.Not))
+	}
+	return a
+}
+
+// witnessUses returns the arguments the witness function of c reads.
+func (g *articleGen) witnessUses(c *charter.Condition) args {
+	var a args
+	switch {
+	case c.Leaf != nil:
+		return g.r.uses(c.Leaf.Path)
+	case len(c.Any) > 0:
+		for _, s := range c.Any {
+			if s.Not == nil {
+				a = a.or(g.usesOf(s))
+			}
+		}
+	default:
+		for _, s := range c.All {
+			if s.Not == nil {
+				a = a.or(g.witnessUses(s))
+			}
+		}
+	}
+	return a
+}
+
+// condition writes cN (holds) and wN (witness set) for c and returns N.
+func (g *articleGen) condition(c *charter.Condition) int {
+	n := g.id()
+	use := g.usesOf(c)
+	p := use.params()
+	f := &g.funcs
+	switch {
+	case c.Leaf != nil:
+		g.leaf(n, c.Leaf, use)
+	case c.Not != nil:
+		sub := g.condition(c.Not)
+		su := g.usesOf(c.Not)
+		f.line(0, "c%d(%s) if not c%d(%s)", n, p, sub, su.call(use))
+		f.blank()
+		f.line(0, "w%d(%s) := set()", n, args{}.params())
+		f.blank()
+	case len(c.Any) > 0:
+		var subs []int
+		for _, s := range c.Any {
+			subs = append(subs, g.condition(s))
+		}
+		for i, s := range subs {
+			f.line(0, "c%d(%s) if c%d(%s)", n, p, s, g.usesOf(c.Any[i]).call(use))
+			f.blank()
+		}
+		g.witnessChain(n, use, subs, c.Any, "c")
+	default:
+		var subs []int
+		for _, s := range c.All {
+			subs = append(subs, g.condition(s))
+		}
+		f.line(0, "c%d(%s) if {", n, p)
+		for i, s := range subs {
+			f.line(1, "c%d(%s)", s, g.usesOf(c.All[i]).call(use))
+		}
+		f.line(0, "}")
+		f.blank()
+		g.witnessChain(n, use, subs, c.All, "w")
+	}
+	return n
+}
+
+// witnessChain writes wN as the witness of the first child that holds (any,
+// test "c") or the first non-empty child witness (all, test "w").
+func (g *articleGen) witnessChain(n int, _ args, subs []int, kids []*charter.Condition, by string) {
+	f := &g.funcs
+	first := true
+	wuse := g.witnessUses(&charter.Condition{Any: kids})
+	if by == "w" {
+		wuse = g.witnessUses(&charter.Condition{All: kids})
+	}
+	for i, s := range subs {
+		if kids[i].Not != nil {
+			continue
+		}
+		wcall := g.witnessUses(kids[i]).call(wuse)
+		head := "} else := ws if {"
+		if first {
+			head = fmt.Sprintf("w%d(%s) := ws if {", n, wuse.params())
+			first = false
+		}
+		f.line(0, "%s", head)
+		if by == "c" {
+			f.line(1, "c%d(%s)", s, g.usesOf(kids[i]).call(wuse))
+			f.line(1, "ws := w%d(%s)", s, wcall)
+		} else {
+			f.line(1, "ws := w%d(%s)", s, wcall)
+			f.line(1, "count(ws) > 0")
+		}
+	}
+	if first {
+		f.line(0, "w%d(%s) := set()", n, args{}.params())
+	} else {
+		f.line(0, "} else := set()")
+	}
+	f.blank()
+}
+
+func (g *articleGen) leaf(n int, l *charter.Leaf, use args) {
+	f := &g.funcs
+	p := use.params()
+	if l.Op == "absent" {
+		res := g.r.resolve(l.Path, "", false)
+		f.line(0, "x%d(%s) if {", n, p)
+		for _, s := range res.lines {
+			f.line(1, "%s", s)
+		}
+		f.line(0, "}")
+		f.blank()
+		f.line(0, "c%d(%s) if not x%d(%s)", n, p, n, use.call(use))
+		f.blank()
+		f.line(0, "w%d(%s) := {{\"path\": %s, \"value\": null}}", n, p, g.r.staticPath(l.Path))
+		f.blank()
+		return
+	}
+	res := g.r.resolve(l.Path, "", false)
+	f.line(0, "c%d(%s) if {", n, p)
+	for _, s := range append(res.lines, test(l, res.value)...) {
+		f.line(1, "%s", s)
+	}
+	f.line(0, "}")
+	f.blank()
+	res = g.r.resolve(l.Path, "", true)
+	f.line(0, "w%d(%s) := {{\"path\": %s, \"value\": %s} |", n, p, res.path, res.value)
+	for _, s := range append(res.lines, test(l, res.value)...) {
+		f.line(1, "%s", s)
+	}
+	f.line(0, "}")
+	f.blank()
+}
+
+// message writes one function per placeholder and returns the Rego
+// expression of the whole message.
+func (g *articleGen) message(t *charter.Template, have args) string {
+	var parts []string
+	for _, part := range t.Parts {
+		if part.Path == nil {
+			parts = append(parts, term(part.Text))
+			continue
+		}
+		switch part.Path.Root {
+		case "value":
+			parts = append(parts, "w.value")
+			continue
+		case "values":
+			parts = append(parts, "w.values")
+			continue
+		case "field":
+			parts = append(parts, "w.path")
+			continue
+		}
+		n := g.id()
+		use := g.r.uses(part.Path)
+		base, _ := g.r.base(part.Path.Root)
+		ref := base
+		for _, s := range part.Path.Segs {
+			if s.Kind == charter.SegIndex {
+				ref += fmt.Sprintf("[%d]", s.Index)
+			} else {
+				ref += field(s.Name)
+			}
+		}
+		g.funcs.line(0, "m%d(%s) := s if {", n, use.params())
+		g.funcs.line(1, "s := lib.show(%s)", ref)
+		g.funcs.line(0, `} else := "<none>"`)
+		g.funcs.blank()
+		parts = append(parts, fmt.Sprintf("m%d(%s)", n, use.call(have)))
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return "concat(\"\", [" + strings.Join(parts, ", ") + "])"
+}

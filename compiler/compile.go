@@ -1,0 +1,250 @@
+package compiler
+
+import (
+	_ "embed"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/charter-dev/charter/charter"
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/format"
+)
+
+//go:embed lib.rego
+var libSource string
+
+// DecisionQuery is the query that answers a whole decision.
+const DecisionQuery = "data.charter.decision"
+
+// Output is a compiled charter: Rego modules by bundle path, and the data document.
+type Output struct {
+	Modules map[string]string
+	Info    Info
+}
+
+// Info is data.charter.info: what tools need to know about the charter
+// without reading Rego.
+type Info struct {
+	Name        string                 `json:"name"`
+	Version     string                 `json:"version,omitempty"`
+	Description string                 `json:"description,omitempty"`
+	Scope       ScopeInfo              `json:"scope"`
+	Articles    map[string]ArticleInfo `json:"articles"`
+	Runtime     []RuntimeArticle       `json:"runtime"`
+	Council     *CouncilInfo           `json:"council,omitempty"`
+}
+
+// ScopeInfo is the charter-wide namespace scope.
+type ScopeInfo struct {
+	Namespaces        []string `json:"namespaces,omitempty"`
+	ExcludeNamespaces []string `json:"excludeNamespaces,omitempty"`
+}
+
+// ArticleInfo describes one article.
+type ArticleInfo struct {
+	Title       string   `json:"title"`
+	Description string   `json:"description,omitempty"`
+	Severity    string   `json:"severity"`
+	Action      string   `json:"action"`
+	Kinds       []string `json:"kinds,omitempty"`
+	Package     string   `json:"package,omitempty"`
+	Runtime     bool     `json:"runtime,omitempty"`
+}
+
+// RuntimeArticle is one runtime rule for the node agent.
+type RuntimeArticle struct {
+	Article  string          `json:"article"`
+	Title    string          `json:"title"`
+	Severity string          `json:"severity"`
+	Runtime  charter.Runtime `json:"runtime"`
+}
+
+// CouncilInfo carries the council threshold and key names for overrides.
+type CouncilInfo struct {
+	Threshold int      `json:"threshold"`
+	Keys      []string `json:"keys"`
+}
+
+// Compile turns a loaded charter into Rego modules. Errors in rego hatches
+// are reported at their charter position, as a charter.ErrorList.
+func Compile(c *charter.Charter) (*Output, error) {
+	out := &Output{Modules: map[string]string{}, Info: info(c)}
+	var mods []*module
+	var errs charter.ErrorList
+	for _, a := range c.Spec.Articles {
+		if a.Violation == nil && a.Rego == "" {
+			continue
+		}
+		mods = append(mods, articleModule(a))
+	}
+	out.Modules["charter/lib.rego"] = libSource + scopeRules(c.Spec.Scope)
+	out.Modules["charter/charter.rego"] = aggregate(mods)
+	for _, m := range mods {
+		out.Modules[m.path] = m.src
+	}
+	parsed := map[string]*ast.Module{}
+	for _, name := range sortedNames(out.Modules) {
+		src := out.Modules[name]
+		mod, err := ast.ParseModuleWithOpts(name, src, ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
+		if err != nil {
+			errs = append(errs, locate(err, mods, name)...)
+			continue
+		}
+		parsed[name] = mod
+		formatted, err := format.AstWithOpts(mod, format.Opts{RegoVersion: ast.RegoV1})
+		if err != nil {
+			errs = append(errs, locate(err, mods, name)...)
+			continue
+		}
+		out.Modules[name] = string(formatted)
+	}
+	if len(errs) == 0 {
+		compiler := ast.NewCompiler().WithStrict(true)
+		if compiler.Compile(parsed); compiler.Failed() {
+			for _, e := range compiler.Errors {
+				errs = append(errs, locate(ast.Errors{e}, mods, locFile(e))...)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs.Err()
+	}
+	return out, nil
+}
+
+func locFile(e *ast.Error) string {
+	if e.Location != nil {
+		return e.Location.File
+	}
+	return ""
+}
+
+// locate maps OPA errors to charter positions: inside a rego hatch, to the
+// hatch's line in the charter; elsewhere, to the article (a generator fault).
+func locate(err error, mods []*module, file string) charter.ErrorList {
+	var list charter.ErrorList
+	astErrs, ok := err.(ast.Errors)
+	if !ok {
+		list.Add(charter.Pos{File: file}, "generated Rego: %v", err)
+		return list
+	}
+	for _, e := range astErrs {
+		var m *module
+		for _, cand := range mods {
+			if e.Location != nil && cand.path == e.Location.File {
+				m = cand
+			}
+		}
+		switch {
+		case m != nil && m.hatchLine > 0 && e.Location.Row >= m.hatchLine:
+			pos := m.article.RegoPos
+			pos.Line += e.Location.Row - m.hatchLine + 1
+			pos.Col = e.Location.Col
+			list.Add(pos, "rego: %s", e.Message)
+		case m != nil:
+			list.Add(m.article.Pos, "article %s: generated Rego does not compile (a charter bug, please report): %s:%d: %s", m.article.ID, m.path, e.Location.Row, e.Message)
+		default:
+			row := 0
+			if e.Location != nil {
+				row = e.Location.Row
+			}
+			list.Add(charter.Pos{File: file}, "generated Rego does not compile (a charter bug, please report): line %d: %s", row, e.Message)
+		}
+	}
+	return list
+}
+
+func sortedNames(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// scopeRules renders the charter-wide scope as lib.in_scope.
+func scopeRules(s charter.Scope) string {
+	var w writer
+	w.blank()
+	w.line(0, "# The charter's scope: where any article applies at all.")
+	w.line(0, "in_scope if {")
+	if len(s.Namespaces) > 0 {
+		w.line(1, "namespace_matches(%s)", term(s.Namespaces))
+	}
+	if len(s.ExcludeNamespaces) > 0 {
+		w.line(1, "not namespace_matches(%s)", term(s.ExcludeNamespaces))
+	}
+	if len(s.Namespaces) == 0 && len(s.ExcludeNamespaces) == 0 {
+		w.line(1, "true")
+	}
+	w.line(0, "}")
+	return w.b.String()
+}
+
+// aggregate writes package charter: the decision and conftest's deny and warn.
+func aggregate(mods []*module) string {
+	var w writer
+	w.line(0, "# METADATA")
+	w.line(0, "# title: charter decision")
+	w.line(0, "# description: >-")
+	w.line(0, "#   Every finding of every article, and the decision built from them.")
+	w.line(0, "#   deny and warn serve conftest (--namespace charter). Generated by charter; do not edit.")
+	w.line(0, "package charter")
+	w.blank()
+	sort.Slice(mods, func(i, j int) bool { return mods[i].pkg < mods[j].pkg })
+	if len(mods) == 0 {
+		w.line(0, "findings := set()")
+		w.blank()
+	}
+	for _, m := range mods {
+		w.line(0, "findings contains f if some f in data.charter.articles.%s.findings", m.pkg)
+		w.blank()
+	}
+	for _, kind := range []struct{ name, action string }{{"violations", "deny"}, {"warnings", "warn"}, {"audits", "audit"}} {
+		w.line(0, "%s := [f | some f in findings; f.action == %q]", kind.name, kind.action)
+		w.blank()
+	}
+	w.line(0, `decision := {`)
+	w.line(1, `"allowed": count(violations) == 0,`)
+	w.line(1, `"violations": violations,`)
+	w.line(1, `"warnings": warnings,`)
+	w.line(1, `"audits": audits,`)
+	w.line(0, "}")
+	w.blank()
+	w.line(0, `deny contains sprintf("%%s: %%s", [f.article, f.message]) if some f in violations`)
+	w.blank()
+	w.line(0, `warn contains sprintf("%%s: %%s", [f.article, f.message]) if some f in warnings`)
+	return w.b.String()
+}
+
+func info(c *charter.Charter) Info {
+	in := Info{
+		Name:        c.Metadata.Name,
+		Version:     c.Metadata.Version,
+		Description: c.Metadata.Description,
+		Scope:       ScopeInfo{Namespaces: c.Spec.Scope.Namespaces, ExcludeNamespaces: c.Spec.Scope.ExcludeNamespaces},
+		Articles:    map[string]ArticleInfo{},
+		Runtime:     []RuntimeArticle{},
+	}
+	if c.Spec.Council != nil {
+		in.Council = &CouncilInfo{Threshold: c.Spec.Council.Threshold, Keys: c.Spec.Council.Keys}
+	}
+	for _, a := range c.Spec.Articles {
+		ai := ArticleInfo{Title: a.Title, Description: strings.TrimSpace(a.Description), Severity: a.Severity, Action: a.Action, Kinds: a.Match.Kinds, Runtime: a.Runtime != nil}
+		if a.Violation != nil || a.Rego != "" {
+			ai.Package = "charter.articles." + packageName(a.ID)
+		}
+		in.Articles[a.ID] = ai
+		if a.Runtime != nil {
+			in.Runtime = append(in.Runtime, RuntimeArticle{Article: a.ID, Title: a.Title, Severity: a.Severity, Runtime: *a.Runtime})
+		}
+	}
+	return in
+}
+
+// String summarises the output for logs.
+func (o *Output) String() string {
+	return fmt.Sprintf("%s: %d modules, %d articles", o.Info.Name, len(o.Modules), len(o.Info.Articles))
+}

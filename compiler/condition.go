@@ -1,0 +1,226 @@
+package compiler
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/charter-dev/charter/charter"
+	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+// args are the three values every generated function takes: the object, the
+// pod (path+value) and the foreach element (path+value). A function names the
+// ones it reads and writes _ for the others; callers pass null for those.
+type args [3]bool
+
+const (
+	argObj = iota
+	argPod
+	argEl
+)
+
+var argNames = [3]string{"obj", "pod", "el"}
+
+func (a args) params() string {
+	out := make([]string, 3)
+	for i, used := range a {
+		out[i] = "_"
+		if used {
+			out[i] = argNames[i]
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// call renders the arguments for calling a function that reads callee from a
+// scope that has every name in have.
+func (callee args) call(have args) string {
+	out := make([]string, 3)
+	for i, used := range callee {
+		out[i] = "null"
+		if used && have[i] {
+			out[i] = argNames[i]
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+func (a args) or(b args) args {
+	for i := range a {
+		a[i] = a[i] || b[i]
+	}
+	return a
+}
+
+// roots maps a path root to the argument it reads and the Rego that reaches it.
+type roots struct {
+	foreach string
+}
+
+func (r roots) arg(root string) (int, bool) {
+	switch root {
+	case "object":
+		return argObj, true
+	case "pod":
+		return argPod, true
+	case "request":
+		return -1, true
+	}
+	if root == r.foreach && root != "" {
+		return argEl, true
+	}
+	return 0, false
+}
+
+// base returns the Rego value expression and path expression for a root.
+func (r roots) base(root string) (value, path string) {
+	switch root {
+	case "object":
+		return "obj", `""`
+	case "pod":
+		return "pod.value", "pod.path"
+	case "request":
+		return "lib.request", `"request"`
+	}
+	return "el.value", "el.path"
+}
+
+func (r roots) uses(p *charter.Path) args {
+	var a args
+	if i, ok := r.arg(p.Root); ok && i >= 0 {
+		a[i] = true
+	}
+	return a
+}
+
+// resolved is the Rego that walks a path to each of its values.
+type resolved struct {
+	lines []string // body lines; the last binds v
+	value string   // variable holding each value
+	path  string   // Rego expression of the value's field path
+}
+
+// resolve walks p. With keys, wildcard steps bind the key too (for witness paths).
+func (r roots) resolve(p *charter.Path, prefix string, keys bool) resolved {
+	cur, curPath := r.base(p.Root)
+	var static strings.Builder
+	var lines []string
+	flush := func() string {
+		s := static.String()
+		static.Reset()
+		switch {
+		case s == "":
+			return curPath
+		case curPath == `""`:
+			return strconv.Quote(strings.TrimPrefix(s, "."))
+		case strings.HasPrefix(s, "["):
+			return fmt.Sprintf("concat(\"\", [%s, %s])", curPath, strconv.Quote(s))
+		}
+		return fmt.Sprintf("lib.join(%s, %s)", curPath, strconv.Quote(strings.TrimPrefix(s, ".")))
+	}
+	for i, s := range p.Segs {
+		switch s.Kind {
+		case charter.SegField:
+			cur += field(s.Name)
+			if isIdent(s.Name) {
+				static.WriteString("." + s.Name)
+			} else {
+				static.WriteString("[" + term(s.Name) + "]")
+			}
+		case charter.SegIndex:
+			cur += fmt.Sprintf("[%d]", s.Index)
+			static.WriteString(fmt.Sprintf("[%d]", s.Index))
+		case charter.SegAll, charter.SegGlob:
+			k, v := fmt.Sprintf("%sk%d", prefix, i), fmt.Sprintf("%sv%d", prefix, i)
+			needKey := keys || s.Kind == charter.SegGlob
+			if needKey {
+				lines = append(lines, fmt.Sprintf("some %s, %s in %s", k, v, cur))
+			} else {
+				lines = append(lines, fmt.Sprintf("some %s in %s", v, cur))
+			}
+			if s.Kind == charter.SegGlob {
+				lines = append(lines, fmt.Sprintf("glob.match(%s, [], %s)", term(s.Name), k))
+			}
+			if keys {
+				curPath = fmt.Sprintf("lib.step(%s, %s)", flush(), k)
+			}
+			cur = v
+		}
+	}
+	val := cur
+	if strings.ContainsAny(cur, ".[") {
+		val = prefix + "v"
+		lines = append(lines, fmt.Sprintf("%s := %s", val, cur))
+	}
+	lines = append(lines, fmt.Sprintf("%s != null", val))
+	res := resolved{lines: lines, value: val}
+	if keys {
+		res.path = flush()
+	}
+	return res
+}
+
+// staticPath is the path of p up to its first wildcard, for absent witnesses.
+func (r roots) staticPath(p *charter.Path) string {
+	_, base := r.base(p.Root)
+	cut := &charter.Path{Root: p.Root}
+	for _, s := range p.Segs {
+		if s.Kind == charter.SegAll || s.Kind == charter.SegGlob {
+			break
+		}
+		cut.Segs = append(cut.Segs, s)
+	}
+	rest := strings.TrimPrefix(strings.TrimPrefix(cut.String(), cut.Root), ".")
+	switch {
+	case rest == "":
+		return base
+	case base == `""`:
+		return strconv.Quote(rest)
+	}
+	return fmt.Sprintf("lib.join(%s, %s)", base, strconv.Quote(rest))
+}
+
+// test renders the operator test on value v.
+func test(l *charter.Leaf, v string) []string {
+	switch l.Op {
+	case "equals":
+		return []string{fmt.Sprintf("%s == %s", v, term(l.Value))}
+	case "notEquals":
+		return []string{fmt.Sprintf("%s != %s", v, term(l.Value))}
+	case "in":
+		return []string{fmt.Sprintf("%s in %s", v, setTerm(l.Value.([]any)))}
+	case "notIn":
+		return []string{fmt.Sprintf("not %s in %s", v, setTerm(l.Value.([]any)))}
+	case "exists":
+		return nil
+	case "matches":
+		return []string{fmt.Sprintf("is_string(%s)", v), fmt.Sprintf("regex.match(%s, %s)", term(l.Value), v)}
+	case "glob":
+		return []string{fmt.Sprintf("is_string(%s)", v), fmt.Sprintf("glob.match(%s, [], %s)", term(l.Value), v)}
+	case "prefix":
+		return []string{fmt.Sprintf("is_string(%s)", v), fmt.Sprintf("startswith(%s, %s)", v, term(l.Value))}
+	case "suffix":
+		return []string{fmt.Sprintf("is_string(%s)", v), fmt.Sprintf("endswith(%s, %s)", v, term(l.Value))}
+	case "contains":
+		return []string{fmt.Sprintf("is_string(%s)", v), fmt.Sprintf("contains(%s, %s)", v, term(l.Value))}
+	case "lt", "lte", "gt", "gte":
+		ops := map[string]string{"lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
+		return []string{fmt.Sprintf("lib.quantity(%s) %s %s", v, ops[l.Op], number(l.Value))}
+	}
+	panic("compiler: unknown operator " + l.Op) // the parser rejects unknown operators
+}
+
+// number renders a numeric operand; quantities become their value.
+func number(v any) string {
+	switch n := v.(type) {
+	case int64:
+		return strconv.FormatInt(n, 10)
+	case float64:
+		return strconv.FormatFloat(n, 'f', -1, 64)
+	case string:
+		q := resource.MustParse(n)
+		return strconv.FormatFloat(q.AsApproximateFloat64(), 'f', -1, 64)
+	}
+	panic(fmt.Sprintf("compiler: %v is not a number", v))
+}

@@ -1,0 +1,224 @@
+package compiler
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/charter-dev/charter/charter"
+)
+
+// module is one generated article module, with where its rego hatch sits.
+type module struct {
+	article   *charter.Article
+	path      string
+	pkg       string
+	src       string
+	hatchLine int // first line of the rego hatch body in src (1-based), 0 if none
+}
+
+func articleModule(a *charter.Article) *module {
+	g := &articleGen{a: a}
+	if a.Foreach != nil {
+		g.r.foreach = a.Foreach.As
+	}
+	m := &module{article: a, pkg: packageName(a.ID)}
+	m.path = "charter/articles/" + m.pkg + ".rego"
+	w := &g.w
+	writeMetadata(w, a)
+	w.line(0, "package charter.articles.%s", m.pkg)
+	w.blank()
+	w.line(0, "import data.charter.lib")
+	w.blank()
+
+	pods := a.Match.CoversPods() || g.readsPod()
+	have := args{true, pods, a.Foreach != nil}
+	w.line(0, "findings contains finding if {")
+	g.matchLines()
+	objLine := len(w.b.String())
+	w.line(1, "obj := lib.resource")
+	fallback := `""`
+	if pods {
+		w.line(1, "some pod in lib.pods")
+		fallback = "pod.path"
+	}
+	if f := a.Foreach; f != nil {
+		fallback = "el.path"
+		switch {
+		case f.Over == "containers":
+			w.line(1, "some el in lib.containers(pod)")
+		case f.Over == "volumes":
+			w.line(1, "some el in lib.volumes(pod)")
+		default:
+			use := g.r.uses(f.Path)
+			w.line(1, "some el in elements(%s)", use.call(have))
+			res := g.r.resolve(f.Path, "", true)
+			g.funcs.line(0, "elements(%s) := {{\"path\": %s, \"value\": %s} |", use.params(), res.path, res.value)
+			for _, s := range res.lines {
+				g.funcs.line(1, "%s", s)
+			}
+			g.funcs.line(0, "}")
+			g.funcs.blank()
+		}
+	}
+	witness := "set()"
+	if a.Violation != nil {
+		n := g.condition(a.Violation)
+		use := g.usesOf(a.Violation)
+		w.line(1, "c%d(%s)", n, use.call(have))
+		witness = fmt.Sprintf("w%d(%s)", n, g.witnessUses(a.Violation).call(have))
+	} else {
+		podArg, elArg := "null", "null"
+		if pods {
+			podArg = "pod.value"
+		}
+		if a.Foreach != nil {
+			elArg = "el.value"
+		}
+		w.line(1, "hatch(obj, %s, %s)", podArg, elArg)
+	}
+	w.line(1, "w := lib.witness(%s, %s)", witness, fallback)
+	msg := g.message(a.Message, have)
+	w.line(1, "finding := {")
+	w.line(2, `"article": %s,`, term(a.ID))
+	w.line(2, `"title": %s,`, term(a.Title))
+	w.line(2, `"action": %s,`, term(a.Action))
+	w.line(2, `"severity": %s,`, term(a.Severity))
+	w.line(2, `"message": %s,`, msg)
+	w.line(2, `"path": w.path,`)
+	w.line(1, "}")
+	w.line(0, "}")
+	w.blank()
+	dropUnusedObj(&w.b, objLine)
+	w.b.Write(g.funcs.b.Bytes())
+	if a.Violation == nil {
+		names := []string{"resource", "pod", "_"}
+		if a.Foreach != nil {
+			names[2] = a.Foreach.As
+		}
+		for i, n := range names {
+			if !regexp.MustCompile(`\b` + n + `\b`).MatchString(a.Rego) {
+				names[i] = "_"
+			}
+		}
+		w.line(0, "hatch(%s) if {", strings.Join(names, ", "))
+		m.hatchLine = strings.Count(w.b.String(), "\n") + 1
+		for _, l := range strings.Split(strings.TrimRight(a.Rego, "\n"), "\n") {
+			w.line(1, "%s", l)
+		}
+		w.line(0, "}")
+	}
+	m.src = w.b.String()
+	return m
+}
+
+// readsPod reports whether any path or placeholder of the article starts at pod.
+func (g *articleGen) readsPod() bool {
+	a := g.a
+	if f := a.Foreach; f != nil && (f.Path == nil || f.Path.Root == "pod") {
+		return true
+	}
+	if a.Rego != "" && strings.Contains(a.Rego, "pod") {
+		return true
+	}
+	found := false
+	var walk func(c *charter.Condition)
+	walk = func(c *charter.Condition) {
+		if c == nil {
+			return
+		}
+		if c.Leaf != nil && c.Leaf.Path.Root == "pod" {
+			found = true
+		}
+		for _, s := range append(append([]*charter.Condition{}, c.Any...), c.All...) {
+			walk(s)
+		}
+		walk(c.Not)
+	}
+	walk(a.Violation)
+	if a.Message != nil {
+		for _, p := range a.Message.Parts {
+			found = found || p.Path != nil && p.Path.Root == "pod"
+		}
+	}
+	return found
+}
+
+func (g *articleGen) matchLines() {
+	m, w := g.a.Match, &g.w
+	w.line(1, "lib.in_scope")
+	w.line(1, "lib.kind_matches(%s, %v)", stringSet(m.Kinds), m.CoversPods())
+	ops := m.Operations
+	if len(ops) == 0 {
+		ops = []string{"CREATE", "UPDATE"}
+	}
+	if !contains(ops, "*") {
+		w.line(1, "lib.operation in %s", stringSet(ops))
+	}
+	if len(m.Namespaces) > 0 {
+		w.line(1, "lib.namespace_matches(%s)", term(m.Namespaces))
+	}
+	if len(m.ExcludeNamespaces) > 0 {
+		w.line(1, "not lib.namespace_matches(%s)", term(m.ExcludeNamespaces))
+	}
+	if s := m.LabelSelector; s != nil {
+		keys := make([]string, 0, len(s.MatchLabels))
+		for k := range s.MatchLabels {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			w.line(1, "lib.labels[%s] == %s", term(k), term(s.MatchLabels[k]))
+		}
+		for _, e := range s.MatchExpressions {
+			switch e.Operator {
+			case "In":
+				w.line(1, "lib.labels[%s] in %s", term(e.Key), stringSet(e.Values))
+			case "NotIn":
+				w.line(1, "not lib.labels[%s] in %s", term(e.Key), stringSet(e.Values))
+			case "Exists":
+				w.line(1, "lib.labels[%s]", term(e.Key))
+			case "DoesNotExist":
+				w.line(1, "not lib.labels[%s]", term(e.Key))
+			}
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// writeMetadata writes the # METADATA annotation block opa inspect reads.
+func writeMetadata(w *writer, a *charter.Article) {
+	w.line(0, "# METADATA")
+	w.line(0, "# title: %s", term(a.Title))
+	if a.Description != "" {
+		w.line(0, "# description: %s", term(strings.TrimSpace(a.Description)))
+	}
+	w.line(0, "# custom:")
+	w.line(0, "#   id: %s", term(a.ID))
+	w.line(0, "#   severity: %s", a.Severity)
+	w.line(0, "#   action: %s", a.Action)
+}
+
+var objRef = regexp.MustCompile(`\bobj\b`)
+
+// dropUnusedObj removes the findings rule's obj assignment (at offset at)
+// when nothing after it reads obj: strict mode rejects unused assignments.
+func dropUnusedObj(b *bytes.Buffer, at int) {
+	const assign = "\tobj := lib.resource\n"
+	src := b.String()
+	if objRef.MatchString(src[at+len(assign):]) {
+		return
+	}
+	b.Reset()
+	b.WriteString(src[:at] + src[at+len(assign):])
+}

@@ -1,0 +1,132 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/charter-dev/charter/bundles"
+	"github.com/charter-dev/charter/compiler"
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+)
+
+// Finding is one article's verdict on one object (or one element of it).
+type Finding struct {
+	Article  string `json:"article"`
+	Title    string `json:"title,omitempty"`
+	Action   string `json:"action"`
+	Severity string `json:"severity"`
+	Message  string `json:"message"`
+	Path     string `json:"path,omitempty"`
+}
+
+// Decision is data.charter.decision.
+type Decision struct {
+	Allowed    bool      `json:"allowed"`
+	Violations []Finding `json:"violations"`
+	Warnings   []Finding `json:"warnings"`
+	Audits     []Finding `json:"audits"`
+}
+
+// All returns every finding: violations, then warnings, then audits.
+func (d Decision) All() []Finding {
+	out := make([]Finding, 0, len(d.Violations)+len(d.Warnings)+len(d.Audits))
+	out = append(out, d.Violations...)
+	out = append(out, d.Warnings...)
+	return append(out, d.Audits...)
+}
+
+// Engine holds one prepared decision query over one bundle.
+type Engine struct {
+	query    rego.PreparedEvalQuery
+	bundle   *bundles.Bundle
+	revision string
+}
+
+// New prepares the decision query over b. It compiles the policy once.
+func New(ctx context.Context, b *bundles.Bundle) (*Engine, error) {
+	if b == nil || b.OPA == nil {
+		return nil, errors.New("engine: no bundle")
+	}
+	q, err := rego.New(
+		rego.Query(compiler.DecisionQuery),
+		rego.ParsedBundle("charter", b.OPA),
+		rego.SetRegoVersion(ast.RegoV1),
+	).PrepareForEval(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("prepare decision query: %w", err)
+	}
+	return &Engine{query: q, bundle: b, revision: b.Revision()}, nil
+}
+
+// Revision is the bundle revision this engine enforces.
+func (e *Engine) Revision() string { return e.revision }
+
+// Bundle is the bundle this engine enforces.
+func (e *Engine) Bundle() *bundles.Bundle { return e.bundle }
+
+// Decide evaluates one input: a Kubernetes object or an AdmissionReview, as
+// JSON-compatible Go values (map[string]any ...).
+func (e *Engine) Decide(ctx context.Context, input any) (Decision, error) {
+	v, err := ast.InterfaceToValue(input)
+	if err != nil {
+		return Decision{}, fmt.Errorf("convert input: %w", err)
+	}
+	return e.DecideValue(ctx, v)
+}
+
+// DecideValue evaluates an input already converted to an OPA value.
+func (e *Engine) DecideValue(ctx context.Context, input ast.Value) (Decision, error) {
+	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(input))
+	if err != nil {
+		return Decision{}, fmt.Errorf("evaluate: %w", err)
+	}
+	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
+		return Decision{}, errors.New("evaluate: the bundle gave no decision")
+	}
+	return decode(rs[0].Expressions[0].Value)
+}
+
+func decode(v any) (Decision, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return Decision{}, fmt.Errorf("decision is %T, not an object", v)
+	}
+	var d Decision
+	d.Allowed, ok = m["allowed"].(bool)
+	if !ok {
+		return Decision{}, errors.New("decision has no boolean allowed")
+	}
+	var err error
+	if d.Violations, err = findings(m["violations"]); err != nil {
+		return Decision{}, err
+	}
+	if d.Warnings, err = findings(m["warnings"]); err != nil {
+		return Decision{}, err
+	}
+	if d.Audits, err = findings(m["audits"]); err != nil {
+		return Decision{}, err
+	}
+	return d, nil
+}
+
+func findings(v any) ([]Finding, error) {
+	list, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("decision findings are %T, not a list", v)
+	}
+	out := make([]Finding, 0, len(list))
+	for _, e := range list {
+		m, ok := e.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("finding is %T, not an object", e)
+		}
+		str := func(k string) string { s, _ := m[k].(string); return s }
+		out = append(out, Finding{
+			Article: str("article"), Title: str("title"), Action: str("action"),
+			Severity: str("severity"), Message: str("message"), Path: str("path"),
+		})
+	}
+	return out, nil
+}
