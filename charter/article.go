@@ -99,9 +99,11 @@ func (d *decoder) labelSelector(n *yaml.Node) *LabelSelector {
 			for _, e := range v.Content {
 				var r LabelRequirement
 				d.fields(e, "matchExpressions entry", map[string]func(*yaml.Node){
-					"key":      func(x *yaml.Node) { r.Key = d.str(x, "key") },
-					"operator": func(x *yaml.Node) { r.Operator = d.oneOf(x, "operator", d.str(x, "operator"), "In", "NotIn", "Exists", "DoesNotExist") },
-					"values":   func(x *yaml.Node) { r.Values = d.strList(x, "values") },
+					"key": func(x *yaml.Node) { r.Key = d.str(x, "key") },
+					"operator": func(x *yaml.Node) {
+						r.Operator = d.oneOf(x, "operator", d.str(x, "operator"), "In", "NotIn", "Exists", "DoesNotExist")
+					},
+					"values": func(x *yaml.Node) { r.Values = d.strList(x, "values") },
 				})
 				required(d, e, "matchExpressions entry", present(e), "key", "operator")
 				if (r.Operator == "In" || r.Operator == "NotIn") && len(r.Values) == 0 {
@@ -225,7 +227,9 @@ func (d *decoder) runtime(n *yaml.Node) *Runtime {
 				"denyRead":  func(x *yaml.Node) { r.Open.DenyRead = d.absPaths(x, "runtime.open.denyRead") },
 			})
 		},
-		"action": func(v *yaml.Node) { r.Action = d.oneOf(v, "runtime.action", d.str(v, "runtime.action"), ActionDeny, ActionAudit) },
+		"action": func(v *yaml.Node) {
+			r.Action = d.oneOf(v, "runtime.action", d.str(v, "runtime.action"), ActionDeny, ActionAudit)
+		},
 	})
 	if r.Exec == nil && r.Connect == nil && r.Open == nil {
 		d.errorf(n, "runtime needs at least one of exec, connect or open")
