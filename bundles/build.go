@@ -137,3 +137,16 @@ func (f Files) WriteDir(dir string) error {
 	}
 	return nil
 }
+
+// Manifest decodes the .manifest file.
+func (f Files) Manifest() (Manifest, error) {
+	var m Manifest
+	data, ok := f[".manifest"]
+	if !ok {
+		return m, fmt.Errorf("bundle has no .manifest")
+	}
+	if err := json.Unmarshal(data, &m); err != nil {
+		return m, fmt.Errorf("bad .manifest: %w", err)
+	}
+	return m, nil
+}

@@ -135,12 +135,9 @@ func readDir(dir string) (Files, error) {
 // Parse checks the files form a charter bundle and parses its Rego.
 func Parse(files Files) (*Bundle, error) {
 	b := &Bundle{Files: files}
-	m, ok := files[".manifest"]
-	if !ok {
-		return nil, errors.New("bundle has no .manifest")
-	}
-	if err := json.Unmarshal(m, &b.Manifest); err != nil {
-		return nil, fmt.Errorf("bad .manifest: %w", err)
+	var err error
+	if b.Manifest, err = files.Manifest(); err != nil {
+		return nil, err
 	}
 	if data, ok := files["data.json"]; ok {
 		var doc struct {

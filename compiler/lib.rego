@@ -119,7 +119,12 @@ quantity(x) := units.parse(x) if is_string(x)
 # show renders a value for a message: strings as they are, the rest as JSON.
 show(x) := x if is_string(x)
 
-show(x) := json.marshal(x) if not is_string(x)
+show(x) := "<none>" if x == null
+
+show(x) := json.marshal(x) if {
+	not is_string(x)
+	x != null
+}
 
 # witness describes the first offending value of a set of {path, value}.
 witness(ws, fallback) := {"path": w.path, "value": show(w.value), "values": concat(", ", sort({show(x.value) | some x in ws}))} if {

@@ -1,0 +1,71 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/charter-dev/charter/bundles"
+	"github.com/spf13/cobra"
+)
+
+type buildOptions struct {
+	Output string
+	Format string
+}
+
+func newBuildCommand() *cobra.Command {
+	o := &buildOptions{}
+	cmd := &cobra.Command{
+		Use:   "build [-o FILE.tar.gz | --format dir -o DIR] PATH...",
+		Short: "Compile charters into a deterministic OPA bundle",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, out, err := compileCharters(args)
+			if err != nil {
+				return err
+			}
+			files, err := bundles.FromOutput(out)
+			if err != nil {
+				return err
+			}
+			switch o.Format {
+			case "tar.gz", "tgz":
+				data, err := files.TarGz()
+				if err != nil {
+					return err
+				}
+				if o.Output == "-" {
+					_, err = cmd.OutOrStdout().Write(data)
+					return err
+				}
+				if err := os.WriteFile(o.Output, data, 0o644); err != nil {
+					return badInput(err)
+				}
+			case "dir":
+				if o.Output == "-" {
+					return badInput(fmt.Errorf("--format dir needs -o DIR"))
+				}
+				if err := files.WriteDir(o.Output); err != nil {
+					return badInput(err)
+				}
+			default:
+				return badInput(fmt.Errorf("unknown --format %q (use tar.gz or dir)", o.Format))
+			}
+			if o.Output != "-" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s (%s, revision %s)\n", o.Output, out, bundleRevision(files))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "bundle.tar.gz", "output file, directory, or - for stdout")
+	cmd.Flags().StringVar(&o.Format, "format", "tar.gz", "tar.gz or dir")
+	return cmd
+}
+
+func bundleRevision(f bundles.Files) string {
+	m, err := f.Manifest()
+	if err != nil {
+		return "?"
+	}
+	return m.Revision
+}

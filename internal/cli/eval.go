@@ -1,0 +1,100 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"os"
+	"runtime"
+	"sync"
+
+	"github.com/charter-dev/charter/engine"
+	"github.com/charter-dev/charter/internal/manifest"
+	"github.com/charter-dev/charter/report"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+type evalOptions struct {
+	policyOptions
+	Output string
+}
+
+func newEvalCommand() *cobra.Command {
+	o := &evalOptions{}
+	cmd := &cobra.Command{
+		Use:   "eval (--charter PATH | --bundle FILE) [--output text|json] PATH...|-",
+		Short: "Decide Kubernetes manifests against a charter or bundle",
+		Long: "Evaluates every object of multi-document YAML, JSON, directories (recursive) and - (stdin).\n" +
+			"Exit codes: 0 all allowed, 1 any object denied, 2 bad input or usage.",
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			color := false
+			if f, ok := cmd.OutOrStdout().(*os.File); ok && o.Output == "text" {
+				color = term.IsTerminal(int(f.Fd()))
+			}
+			w, err := report.New(o.Output, color)
+			if err != nil {
+				return badInput(err)
+			}
+			e, _, err := o.load(cmd.Context())
+			if err != nil {
+				return err
+			}
+			docs, readErr := manifest.Read(args, cmd.InOrStdin())
+			results, err := decideAll(cmd.Context(), e, docs)
+			if err != nil {
+				return err
+			}
+			if err := w.Write(cmd.OutOrStdout(), results); err != nil {
+				return err
+			}
+			if readErr != nil {
+				return badInput(readErr)
+			}
+			for _, r := range results {
+				if !r.Allowed {
+					return violation(nil)
+				}
+			}
+			return nil
+		},
+	}
+	o.AddFlags(cmd)
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+// decideAll evaluates docs on every core with one shared engine, keeping order.
+func decideAll(ctx context.Context, e *engine.Engine, docs []manifest.Doc) ([]report.Result, error) {
+	results := make([]report.Result, len(docs))
+	errs := make([]error, len(docs))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i], errs[i] = decideOne(ctx, e, docs[i])
+			}
+		}()
+	}
+	for i := range docs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return results, errors.Join(errs...)
+}
+
+func decideOne(ctx context.Context, e *engine.Engine, d manifest.Doc) (report.Result, error) {
+	dec, err := e.Decide(ctx, d.Object)
+	if err != nil {
+		return report.Result{}, err
+	}
+	r := report.Result{File: d.File, Index: d.Index, Kind: d.Kind(), Namespace: d.Namespace(), Name: d.Name(), Allowed: dec.Allowed}
+	for _, f := range dec.All() {
+		r.Violations = append(r.Violations, report.Violation{Article: f.Article, Action: f.Action, Severity: f.Severity, Message: f.Message, Path: f.Path})
+	}
+	return r, nil
+}

@@ -1,0 +1,112 @@
+// Package testrun runs the inline tests of a charter's articles against the
+// compiled bundle, through the same engine that enforces it.
+package testrun
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/charter-dev/charter/charter"
+	"github.com/charter-dev/charter/engine"
+	"github.com/charter-dev/charter/internal/manifest"
+)
+
+// Result is the outcome of one inline test.
+type Result struct {
+	Article string
+	Test    string
+	Pos     charter.Pos
+	Passed  bool
+	Detail  string // why it failed
+}
+
+// Name is ARTICLE/TEST, what --run matches.
+func (r Result) Name() string { return r.Article + "/" + r.Test }
+
+// Run runs every test of c whose name matches run (nil runs all).
+func Run(ctx context.Context, e *engine.Engine, c *charter.Charter, run *regexp.Regexp) []Result {
+	var out []Result
+	for _, a := range c.Spec.Articles {
+		for _, t := range a.Tests {
+			r := Result{Article: a.ID, Test: t.Name, Pos: t.Pos}
+			if run != nil && !run.MatchString(r.Name()) {
+				continue
+			}
+			r.Passed, r.Detail = check(ctx, e, a, t)
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func check(ctx context.Context, e *engine.Engine, a *charter.Article, t *charter.Test) (bool, string) {
+	objects, err := objects(t)
+	if err != nil {
+		return false, err.Error()
+	}
+	for i, obj := range objects {
+		d, err := e.Decide(ctx, obj)
+		if err != nil {
+			return false, fmt.Sprintf("object %d: %v", i, err)
+		}
+		var got []engine.Finding
+		for _, f := range d.All() {
+			if f.Article == a.ID {
+				got = append(got, f)
+			}
+		}
+		switch {
+		case t.Expect == "allow" && len(got) > 0:
+			return false, fmt.Sprintf("object %d: expected allow, got %s: %s", i, got[0].Action, got[0].Message)
+		case t.Expect != "allow" && len(got) == 0:
+			return false, fmt.Sprintf("object %d: expected %s, the article found nothing", i, t.Expect)
+		case t.Expect != "allow" && got[0].Action != t.Expect:
+			return false, fmt.Sprintf("object %d: expected %s, got %s", i, t.Expect, got[0].Action)
+		}
+	}
+	return true, ""
+}
+
+func objects(t *charter.Test) ([]map[string]any, error) {
+	if t.Object != nil {
+		return []map[string]any{t.Object}, nil
+	}
+	data, err := os.ReadFile(t.File)
+	if err != nil {
+		return nil, fmt.Errorf("read test file: %v", err)
+	}
+	docs, errs := manifest.Parse(t.File, data)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	if len(docs) == 0 {
+		return nil, fmt.Errorf("test file %s holds no object", t.File)
+	}
+	out := make([]map[string]any, len(docs))
+	for i, d := range docs {
+		out[i] = d.Object
+	}
+	return out, nil
+}
+
+// Summary is the closing line: "N passed, M failed".
+func Summary(results []Result) string {
+	passed := 0
+	for _, r := range results {
+		if r.Passed {
+			passed++
+		}
+	}
+	return fmt.Sprintf("%d passed, %d failed", passed, len(results)-passed)
+}
+
+// Format renders one result line.
+func Format(r Result) string {
+	if r.Passed {
+		return "PASS " + r.Name()
+	}
+	return fmt.Sprintf("FAIL %s\n     %s: %s", r.Name(), r.Pos, strings.ReplaceAll(r.Detail, "\n", "\n     "))
+}

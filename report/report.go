@@ -1,0 +1,129 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// Violation is one finding on one object, as reports show it.
+type Violation struct {
+	Article  string `json:"article"`
+	Action   string `json:"action"`
+	Severity string `json:"severity"`
+	Message  string `json:"message"`
+	Path     string `json:"-"`
+}
+
+// Result is the decision on one object.
+type Result struct {
+	File       string      `json:"file"`
+	Index      int         `json:"index"`
+	Kind       string      `json:"kind"`
+	Namespace  string      `json:"namespace"`
+	Name       string      `json:"name"`
+	Allowed    bool        `json:"allowed"`
+	Violations []Violation `json:"violations"`
+}
+
+// Writer renders a set of results.
+type Writer interface {
+	Write(w io.Writer, results []Result) error
+}
+
+// Formats lists the output names New accepts.
+func Formats() []string { return []string{"text", "json"} }
+
+// New returns the writer for a format name. color applies to text only.
+func New(format string, color bool) (Writer, error) {
+	switch format {
+	case "text", "":
+		return Text{Color: color}, nil
+	case "json":
+		return JSON{}, nil
+	}
+	return nil, fmt.Errorf("unknown output %q (use one of: %s)", format, strings.Join(Formats(), ", "))
+}
+
+// JSON writes {"results": [...]}.
+type JSON struct{}
+
+func (JSON) Write(w io.Writer, results []Result) error {
+	if results == nil {
+		results = []Result{}
+	}
+	for i := range results {
+		if results[i].Violations == nil {
+			results[i].Violations = []Violation{}
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(struct {
+		Results []Result `json:"results"`
+	}{results})
+}
+
+// Text writes results grouped by object, for people.
+type Text struct{ Color bool }
+
+const (
+	red    = "\x1b[31m"
+	yellow = "\x1b[33m"
+	cyan   = "\x1b[36m"
+	green  = "\x1b[32m"
+	dim    = "\x1b[2m"
+	reset  = "\x1b[0m"
+)
+
+func (t Text) paint(color, s string) string {
+	if !t.Color {
+		return s
+	}
+	return color + s + reset
+}
+
+func (t Text) Write(w io.Writer, results []Result) error {
+	var denied, warned int
+	for _, r := range results {
+		mark := t.paint(green, "PASS")
+		if !r.Allowed {
+			mark = t.paint(red, "DENY")
+			denied++
+		} else if len(r.Violations) > 0 {
+			mark = t.paint(yellow, "WARN")
+		}
+		name := r.Name
+		if r.Namespace != "" {
+			name = r.Namespace + "/" + r.Name
+		}
+		fmt.Fprintf(w, "%s %s %s %s\n", mark, r.Kind, name, t.paint(dim, fmt.Sprintf("(%s#%d)", r.File, r.Index)))
+		vs := append([]Violation(nil), r.Violations...)
+		sort.SliceStable(vs, func(i, j int) bool { return rank(vs[i].Action) < rank(vs[j].Action) })
+		for _, v := range vs {
+			color := map[string]string{"deny": red, "warn": yellow, "audit": cyan}[v.Action]
+			if v.Action == "warn" {
+				warned++
+			}
+			fmt.Fprintf(w, "    %s %-8s %s\n", t.paint(color, fmt.Sprintf("%-5s", v.Action)), v.Article, v.Message)
+			if v.Path != "" {
+				fmt.Fprintf(w, "          %s\n", t.paint(dim, "at "+v.Path))
+			}
+		}
+	}
+	_, err := fmt.Fprintf(w, "%d objects: %d allowed, %d denied, %d warnings\n", len(results), len(results)-denied, denied, warned)
+	return err
+}
+
+func rank(action string) int {
+	switch action {
+	case "deny":
+		return 0
+	case "warn":
+		return 1
+	}
+	return 2
+}
