@@ -250,44 +250,73 @@ static __always_inline struct scratch *get_scratch(void)
 	return bpf_map_lookup_elem(&scratch, &zero);
 }
 
+struct walk {
+	struct scratch *s;
+	struct dentry *d;
+	struct vfsmount *vfsmnt;
+	struct mount *mnt;
+	struct dentry *root_dentry;
+	struct vfsmount *root_mnt;
+	int pos;
+};
+
+/* walk_step adds one path component, or crosses one mount, per call. It
+ * runs under bpf_loop so the verifier checks it once, not per iteration. */
+static long walk_step(__u32 i, struct walk *w)
+{
+	/* Locals, not w->..., inside BPF_CORE_READ: the macro would record a
+	 * CO-RE relocation against struct walk, which the kernel does not have. */
+	struct dentry *d = w->d;
+	struct vfsmount *vfsmnt = w->vfsmnt;
+	struct mount *mnt = w->mnt;
+
+	if (d == w->root_dentry && vfsmnt == w->root_mnt)
+		return 1;
+	struct dentry *parent = BPF_CORE_READ(d, d_parent);
+	struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+	if (d == mnt_root || d == parent) {
+		struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+		if (up == mnt)
+			return 1;
+		w->d = BPF_CORE_READ(mnt, mnt_mountpoint);
+		w->mnt = up;
+		w->vfsmnt = &up->mnt;
+		return 0;
+	}
+	__u32 len = BPF_CORE_READ(d, d_name.len);
+	const unsigned char *name = BPF_CORE_READ(d, d_name.name);
+	int pos = w->pos;
+	if (len == 0 || len >= PATH_LEN || (int)len + 1 > pos)
+		return 1;
+	pos -= len;
+	bpf_probe_read_kernel(&w->s->buf[pos & (PATH_LEN - 1)], len & (PATH_LEN - 1), name);
+	pos--;
+	w->s->buf[pos & (PATH_LEN - 1)] = '/';
+	w->pos = pos;
+	w->d = parent;
+	return 0;
+}
+
 /* resolve_path rebuilds the absolute path of p, as the current task sees it
  * (stopping at its root, crossing mounts), into s->buf ending at index
- * PATH_LEN. It returns the start offset of the path in s->buf. */
+ * PATH_LEN - 1. It returns the start offset of the path in s->buf. Paths
+ * longer than PATH_LEN - 1 lose their leading components. */
 static __always_inline int resolve_path(struct scratch *s, const struct path *p)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task_btf();
-	struct dentry *root_dentry = BPF_CORE_READ(t, fs, root.dentry);
-	struct vfsmount *root_mnt = BPF_CORE_READ(t, fs, root.mnt);
-	struct dentry *d = BPF_CORE_READ(p, dentry);
 	struct vfsmount *vfsmnt = BPF_CORE_READ(p, mnt);
-	struct mount *mnt = container_of(vfsmnt, struct mount, mnt);
-	int pos = PATH_LEN - 1;
-
+	struct walk w = {
+		.s = s,
+		.d = BPF_CORE_READ(p, dentry),
+		.vfsmnt = vfsmnt,
+		.mnt = container_of(vfsmnt, struct mount, mnt),
+		.root_dentry = BPF_CORE_READ(t, fs, root.dentry),
+		.root_mnt = BPF_CORE_READ(t, fs, root.mnt),
+		.pos = PATH_LEN - 1,
+	};
 	s->buf[PATH_LEN - 1] = 0;
-	for (int i = 0; i < MAX_COMPONENTS; i++) {
-		if (d == root_dentry && vfsmnt == root_mnt)
-			break;
-		struct dentry *parent = BPF_CORE_READ(d, d_parent);
-		struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
-		if (d == mnt_root || d == parent) {
-			struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
-			if (up == mnt)
-				break;
-			d = BPF_CORE_READ(mnt, mnt_mountpoint);
-			mnt = up;
-			vfsmnt = &up->mnt;
-			continue;
-		}
-		__u32 len = BPF_CORE_READ(d, d_name.len);
-		const unsigned char *name = BPF_CORE_READ(d, d_name.name);
-		if (len == 0 || len >= PATH_LEN || (int)len + 1 > pos)
-			break;
-		pos -= len;
-		bpf_probe_read_kernel(&s->buf[pos & (PATH_LEN - 1)], len & (PATH_LEN - 1), name);
-		pos--;
-		s->buf[pos & (PATH_LEN - 1)] = '/';
-		d = parent;
-	}
+	bpf_loop(MAX_COMPONENTS, walk_step, &w, 0);
+	int pos = w.pos;
 	if (pos == PATH_LEN - 1) {
 		pos--;
 		s->buf[pos & (PATH_LEN - 1)] = '/';
