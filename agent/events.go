@@ -133,6 +133,9 @@ var ErrClosed = errors.New("event reader closed")
 
 // NewEventReader opens the ring buffer. Close it to unblock Read.
 func (k *Kernel) NewEventReader() (*EventReader, error) {
+	if k.maps.Events == nil {
+		return nil, ErrKernelClosed
+	}
 	rd, err := ringbuf.NewReader(k.maps.Events)
 	if err != nil {
 		return nil, fmt.Errorf("open ring buffer: %w", err)

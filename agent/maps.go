@@ -37,7 +37,13 @@ func (m Mode) String() string {
 	return "monitor"
 }
 
+// ErrKernelClosed is returned by Kernel methods after Close.
+var ErrKernelClosed = errors.New("agent kernel programs are closed")
+
 func (k *Kernel) writeConfig(m Mode) error {
+	if k.maps.Settings == nil {
+		return ErrKernelClosed
+	}
 	cfg := charterAgentConfig{Mode: uint32(m), AgentTgid: uint32(os.Getpid())}
 	if err := k.maps.Settings.Put(uint32(0), cfg); err != nil {
 		return fmt.Errorf("write agent config: %w", err)
@@ -51,6 +57,9 @@ func (k *Kernel) SetMode(m Mode) error { return k.writeConfig(m) }
 // SetScope replaces the set of cgroup v2 ids the programs act in. Their
 // descendants are in scope too.
 func (k *Kernel) SetScope(ids []uint64) error {
+	if k.maps.Scope == nil {
+		return ErrKernelClosed
+	}
 	want := make(map[uint64]uint8, len(ids))
 	for _, id := range ids {
 		want[id] = 1
@@ -64,6 +73,9 @@ func (k *Kernel) SetScope(ids []uint64) error {
 // SetRules replaces the rule map contents with e, in place: entries are
 // added or updated first, then stale ones removed.
 func (k *Kernel) SetRules(e *Entries) error {
+	if k.maps.ExecDeny == nil {
+		return ErrKernelClosed
+	}
 	m := k.maps
 	return errors.Join(
 		wrap("exec_deny", syncMap(m.ExecDeny, e.Exec)),
@@ -112,6 +124,9 @@ func syncMap[K comparable, V any](m *ebpf.Map, want map[K]V) error {
 // LostEvents is how many events the kernel dropped because the ring buffer
 // was full, summed over CPUs.
 func (k *Kernel) LostEvents() (uint64, error) {
+	if k.maps.Counters == nil {
+		return 0, ErrKernelClosed
+	}
 	var per []uint64
 	if err := k.maps.Counters.Lookup(uint32(0), &per); err != nil {
 		return 0, fmt.Errorf("read lost event counter: %w", err)

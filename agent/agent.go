@@ -1,0 +1,260 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Options configure an Agent.
+type Options struct {
+	Source      RuleSource
+	Cgroups     []string // cgroup v2 directories in scope, absolute or relative to the mount
+	Mode        Mode
+	Auditor     Auditor // nil: no audit records
+	Registry    *prometheus.Registry
+	MetricsAddr string // "" serves no metrics
+	Logger      *slog.Logger
+	Kernel      KernelOptions
+	ReloadEvery time.Duration // rules and scope are re-read this often; default 10s
+	Node        string        // recorded in audit records
+}
+
+// Agent ties the kernel programs to a rule source, the audit log and metrics.
+type Agent struct {
+	opts     Options
+	log      *slog.Logger
+	kernel   *Kernel
+	reader   *EventReader
+	cgroups  *CgroupResolver
+	metrics  *Metrics
+	mu       sync.RWMutex
+	rules    []Rule
+	applied  string // JSON of rules last written to the maps
+	scopeKey string
+	lostMu   sync.Mutex
+	lastLost uint64
+}
+
+// New loads the programs and fills the maps from the source and cgroups.
+func New(opts Options) (*Agent, error) {
+	if opts.Source == nil {
+		return nil, errors.New("agent needs a rule source")
+	}
+	if len(opts.Cgroups) == 0 {
+		return nil, errors.New("agent needs at least one cgroup in scope")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.ReloadEvery <= 0 {
+		opts.ReloadEvery = 10 * time.Second
+	}
+	opts.Kernel.Logger = opts.Logger
+	var reg prometheus.Registerer
+	if opts.Registry != nil {
+		reg = opts.Registry
+	}
+	a := &Agent{opts: opts, log: opts.Logger, metrics: NewMetrics(reg)}
+	k, err := LoadKernel(opts.Kernel)
+	if err != nil {
+		return nil, err
+	}
+	a.kernel = k
+	a.cgroups = NewCgroupResolver(k.cgroupV2)
+	a.metrics.hook.WithLabelValues(string(k.Hook())).Set(1)
+	if err := registerLost(reg, a.lost); err != nil {
+		k.Close()
+		return nil, fmt.Errorf("register metrics: %w", err)
+	}
+	if err := a.Reload(); err != nil {
+		k.Close()
+		return nil, err
+	}
+	if err := k.SetMode(opts.Mode); err != nil {
+		k.Close()
+		return nil, err
+	}
+	if a.reader, err = k.NewEventReader(); err != nil {
+		k.Close()
+		return nil, err
+	}
+	a.log.Info("agent ready", "mode", opts.Mode, "hook", k.Hook(), "rules", len(a.rules), "source", opts.Source.String())
+	return a, nil
+}
+
+// Hook is the hook path the kernel programs use.
+func (a *Agent) Hook() HookPath { return a.kernel.Hook() }
+
+// lost reads the kernel counter at scrape time; after Close it keeps
+// reporting the last value read.
+func (a *Agent) lost() float64 {
+	n, err := a.kernel.LostEvents()
+	a.lostMu.Lock()
+	defer a.lostMu.Unlock()
+	if err == nil {
+		a.lastLost = n
+	}
+	return float64(a.lastLost)
+}
+
+// Reload re-reads rules and scope and updates the maps when they changed.
+// The programs stay attached throughout.
+func (a *Agent) Reload() error {
+	rules, err := a.opts.Source.Rules()
+	if err != nil {
+		a.metrics.reloads.WithLabelValues("error").Inc()
+		return fmt.Errorf("read rules from %s: %w", a.opts.Source, err)
+	}
+	key, _ := json.Marshal(rules)
+	if string(key) != a.applied {
+		e, err := Compile(rules)
+		if err != nil {
+			a.metrics.reloads.WithLabelValues("error").Inc()
+			return fmt.Errorf("compile rules: %w", err)
+		}
+		if err := a.kernel.SetRules(e); err != nil {
+			a.metrics.reloads.WithLabelValues("error").Inc()
+			return err
+		}
+		a.mu.Lock()
+		a.rules, a.applied = rules, string(key)
+		a.mu.Unlock()
+		a.metrics.rules.Set(float64(len(rules)))
+		a.metrics.reloads.WithLabelValues("applied").Inc()
+		a.log.Info("rules applied to kernel maps", "rules", len(rules))
+	}
+	return a.refreshScope()
+}
+
+// refreshScope resolves the configured cgroups to ids; pods come and go, so a
+// missing directory is logged and retried on the next tick.
+func (a *Agent) refreshScope() error {
+	var ids []uint64
+	for _, c := range a.opts.Cgroups {
+		p := c
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(a.kernel.cgroupV2, p)
+		}
+		id, err := CgroupID(p)
+		if err != nil {
+			a.log.Warn("cgroup not in scope", "cgroup", c, "err", err)
+			continue
+		}
+		ids = append(ids, id)
+	}
+	key := fmt.Sprint(ids)
+	if key == a.scopeKey {
+		return nil
+	}
+	if err := a.kernel.SetScope(ids); err != nil {
+		return err
+	}
+	a.scopeKey = key
+	a.metrics.scope.Set(float64(len(ids)))
+	a.log.Info("scope applied", "cgroups", len(ids))
+	return nil
+}
+
+// Run reads events until ctx ends, reloading rules on a timer, then closes
+// the agent.
+func (a *Agent) Run(ctx context.Context) error {
+	defer a.Close()
+	defer a.lost() // remember the final count
+	if a.opts.MetricsAddr != "" && a.opts.Registry != nil {
+		ln, err := net.Listen("tcp", a.opts.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("listen for metrics: %w", err)
+		}
+		srv := &http.Server{Handler: promhttp.HandlerFor(a.opts.Registry, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
+		go srv.Serve(ln)
+		defer srv.Close()
+		a.log.Info("serving metrics", "addr", ln.Addr().String())
+	}
+	go func() {
+		t := time.NewTicker(a.opts.ReloadEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				a.reader.Close()
+				return
+			case <-t.C:
+				if err := a.Reload(); err != nil {
+					a.log.Error("reload failed; keeping the rules in the kernel", "err", err)
+				}
+			}
+		}
+	}()
+	for {
+		e, err := a.reader.Read()
+		if errors.Is(err, ErrClosed) {
+			return nil
+		}
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				continue
+			}
+			a.metrics.errors.WithLabelValues("read").Inc()
+			a.log.Warn("event", "err", err)
+			continue
+		}
+		a.handle(e)
+	}
+}
+
+func (a *Agent) handle(e Event) {
+	a.metrics.events.WithLabelValues(e.Kind, e.Verdict).Inc()
+	a.mu.RLock()
+	var r Rule
+	if e.Rule >= 1 && e.Rule <= len(a.rules) {
+		r = a.rules[e.Rule-1]
+	}
+	a.mu.RUnlock()
+	if e.Verdict == "denied" {
+		a.metrics.denials.WithLabelValues(e.Kind, r.Article).Inc()
+	}
+	rec := AuditRecord{
+		Time: time.Now().UTC(), Source: "agent", Node: a.opts.Node,
+		Article: r.Article, Title: r.Title, Severity: r.Severity,
+		Kind: e.Kind, Verdict: e.Verdict, Mode: a.opts.Mode.String(), Hook: e.Hook,
+		PID: e.PID, PPID: e.PPID, UID: e.UID, Comm: e.Comm, Path: e.Path, Args: e.Args, Write: e.Write,
+		CgroupID: e.CgroupID,
+	}
+	if e.Kind == "connect" {
+		rec.Dest = e.Dest.String()
+	}
+	if p, err := a.cgroups.Path(e.CgroupID); err == nil {
+		rec.Cgroup = p
+		rec.Workload = ParseCgroupPath(p)
+	} else {
+		a.metrics.errors.WithLabelValues("cgroup").Inc()
+	}
+	a.log.Info("runtime decision", "article", rec.Article, "kind", rec.Kind, "verdict", rec.Verdict,
+		"pid", rec.PID, "comm", rec.Comm, "path", rec.Path, "dest", rec.Dest, "pod", rec.PodUID, "container", rec.ContainerID)
+	if a.opts.Auditor != nil {
+		if err := a.opts.Auditor.Audit(rec); err != nil {
+			a.metrics.errors.WithLabelValues("audit").Inc()
+			a.log.Error("audit", "err", err)
+		}
+	}
+}
+
+// Close detaches the programs and frees the maps.
+func (a *Agent) Close() error {
+	if a.reader != nil {
+		a.reader.Close()
+	}
+	return a.kernel.Close()
+}

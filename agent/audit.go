@@ -1,0 +1,59 @@
+package agent
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+)
+
+// AuditRecord is one kernel decision as the audit log keeps it.
+type AuditRecord struct {
+	Time     time.Time `json:"time"`
+	Source   string    `json:"source"` // always "agent"
+	Node     string    `json:"node,omitempty"`
+	Article  string    `json:"article"`
+	Title    string    `json:"title,omitempty"`
+	Severity string    `json:"severity,omitempty"`
+	Kind     string    `json:"kind"`    // exec, connect, open
+	Verdict  string    `json:"verdict"` // audit, monitor, denied
+	Mode     string    `json:"mode"`
+	Hook     string    `json:"hook"`
+	PID      uint32    `json:"pid"`
+	PPID     uint32    `json:"ppid"`
+	UID      uint32    `json:"uid"`
+	Comm     string    `json:"comm"`
+	Path     string    `json:"path,omitempty"`
+	Args     []string  `json:"args,omitempty"`
+	Write    bool      `json:"write,omitempty"`
+	Dest     string    `json:"dest,omitempty"`
+	CgroupID uint64    `json:"cgroupID"`
+	Cgroup   string    `json:"cgroup,omitempty"`
+	Workload
+}
+
+// Auditor stores audit records. The JSON lines writer is the simplest one; a
+// tamper-evident log implements the same method.
+type Auditor interface {
+	Audit(AuditRecord) error
+}
+
+// JSONLines writes one JSON object per line.
+type JSONLines struct {
+	mu  sync.Mutex
+	enc *json.Encoder
+}
+
+// NewJSONLines writes records to w.
+func NewJSONLines(w io.Writer) *JSONLines { return &JSONLines{enc: json.NewEncoder(w)} }
+
+// Audit writes r as one line.
+func (j *JSONLines) Audit(r AuditRecord) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err := j.enc.Encode(r); err != nil {
+		return fmt.Errorf("write audit record: %w", err)
+	}
+	return nil
+}

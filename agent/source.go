@@ -1,0 +1,54 @@
+package agent
+
+import (
+	"fmt"
+
+	"github.com/charter-dev/charter/bundles"
+	"github.com/charter-dev/charter/charter"
+	"github.com/charter-dev/charter/compiler"
+)
+
+// RuleSource yields the current runtime rules. The agent asks again on every
+// reload tick and updates the maps when the answer changed.
+type RuleSource interface {
+	Rules() ([]Rule, error)
+	String() string
+}
+
+// CharterSource reads rules from charter files or directories.
+type CharterSource struct{ Paths []string }
+
+// Rules loads the charters and collects their runtime rules.
+func (s CharterSource) Rules() ([]Rule, error) {
+	c, err := charter.LoadPaths(s.Paths)
+	if err != nil {
+		return nil, fmt.Errorf("load charter: %w", err)
+	}
+	return RulesFromCharter(c), nil
+}
+
+func (s CharterSource) String() string { return fmt.Sprintf("charter %v", s.Paths) }
+
+// BundleSource reads rules from a compiled bundle (.tar.gz or directory),
+// from the runtime part of its charter info (data.charter.info.runtime).
+type BundleSource struct{ Path string }
+
+// Rules reads the bundle and converts its runtime articles.
+func (s BundleSource) Rules() ([]Rule, error) {
+	b, err := bundles.ReadFile(s.Path)
+	if err != nil {
+		return nil, fmt.Errorf("read bundle: %w", err)
+	}
+	return RulesFromInfo(b.Info), nil
+}
+
+func (s BundleSource) String() string { return "bundle " + s.Path }
+
+// RulesFromInfo converts the runtime articles of a compiled charter's info.
+func RulesFromInfo(info compiler.Info) []Rule {
+	out := make([]Rule, 0, len(info.Runtime))
+	for _, r := range info.Runtime {
+		out = append(out, Rule{Article: r.Article, Title: r.Title, Severity: r.Severity, Runtime: r.Runtime})
+	}
+	return out
+}

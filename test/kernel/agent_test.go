@@ -1,0 +1,161 @@
+package kernel
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/charter-dev/charter/agent"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type memAudit struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+	j   *agent.JSONLines
+}
+
+func (m *memAudit) Audit(r agent.AuditRecord) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.j == nil {
+		m.j = agent.NewJSONLines(&m.buf)
+	}
+	return m.j.Audit(r)
+}
+
+func (m *memAudit) records() []agent.AuditRecord {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []agent.AuditRecord
+	for _, line := range strings.Split(strings.TrimSpace(m.buf.String()), "\n") {
+		var r agent.AuditRecord
+		if json.Unmarshal([]byte(line), &r) == nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func writeCharter(t *testing.T, path, denied string) {
+	t.Helper()
+	doc := fmt.Sprintf(`apiVersion: charter.dev/v1
+kind: Charter
+metadata: {name: test, version: 1.0.0}
+spec:
+  articles:
+  - id: AD-020
+    title: No unexpected binaries
+    severity: high
+    runtime:
+      exec: {deny: [%s]}
+      action: deny
+`, denied)
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAgentFromCharter runs the whole agent: charter file → maps, a kill,
+// the audit record with the cgroup, metrics, then a charter change picked up
+// by Reload without detaching.
+func TestAgentFromCharter(t *testing.T) {
+	requireKernel(t)
+	root := rootCgroup(t)
+	cg := newCgroup(t, root)
+	dir := t.TempDir()
+	a1 := copyBinary(t, dir, "first")
+	a2 := copyBinary(t, dir, "second")
+	file := filepath.Join(dir, "charter.yaml")
+	writeCharter(t, file, a1)
+
+	audit := &memAudit{}
+	reg := prometheus.NewRegistry()
+	ag, err := agent.New(agent.Options{
+		Source:      agent.CharterSource{Paths: []string{file}},
+		Cgroups:     []string{strings.TrimPrefix(cg.path, root+"/")}, // relative to the mount
+		Mode:        agent.ModeEnforce,
+		Auditor:     audit,
+		Registry:    reg,
+		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		ReloadEvery: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("hook path exercised: %s", ag.Hook().Description())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ag.Run(ctx) }()
+
+	if sig := signalOf(t, cg.command(a1, filepath.Join(dir, "x"))); sig != syscall.SIGKILL {
+		t.Fatalf("first: signal %d, want SIGKILL", sig)
+	}
+	writeCharter(t, file, a2)
+	if err := ag.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if sig := signalOf(t, cg.command(a1, filepath.Join(dir, "y"))); sig != 0 {
+		t.Fatalf("first after reload: signal %d, want a normal exit", sig)
+	}
+	if sig := signalOf(t, cg.command(a2, filepath.Join(dir, "z"))); sig != syscall.SIGKILL {
+		t.Fatalf("second after reload: signal %d, want SIGKILL", sig)
+	}
+
+	// Wait (bounded) for both decisions to reach the audit log.
+	var recs []agent.AuditRecord
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if recs = audit.records(); len(recs) >= 2 {
+			break
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if len(recs) != 2 {
+		t.Fatalf("audit records: %d, want 2: %+v", len(recs), recs)
+	}
+	for i, want := range []string{a1, a2} {
+		r := recs[i]
+		t.Logf("audit: article=%s verdict=%s hook=%s path=%s cgroup=%s", r.Article, r.Verdict, r.Hook, r.Path, r.Cgroup)
+		if r.Article != "AD-020" || r.Verdict != "denied" || r.Path != want || r.Cgroup != strings.TrimPrefix(cg.path, root) {
+			t.Errorf("audit record %d = %+v", i, r)
+		}
+	}
+	if got := counterSum(t, reg, "charter_agent_denials_total"); got != 2 {
+		t.Errorf("charter_agent_denials_total = %v, want 2", got)
+	}
+	if got := counterSum(t, reg, "charter_agent_lost_events_total"); got != 0 {
+		t.Errorf("charter_agent_lost_events_total = %v, want 0", got)
+	}
+}
+
+// counterSum sums a counter family over its labels.
+func counterSum(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			sum += m.GetCounter().GetValue()
+		}
+	}
+	return sum
+}
