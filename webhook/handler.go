@@ -1,0 +1,233 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/charter-dev/charter/engine"
+	admissionv1 "k8s.io/api/admission/v1"
+)
+
+// DefaultTimeout is the evaluation deadline: below the apiserver's
+// timeoutSeconds (3 s in deploy/), so the webhook answers "denied, and why"
+// before the apiserver gives up and applies failurePolicy on its own.
+const DefaultTimeout = 2 * time.Second
+
+// DefaultExcludeNamespaces are admitted without evaluation, so the control
+// plane can always heal itself. The webhook's own namespace is added by the
+// caller.
+var DefaultExcludeNamespaces = []string{"kube-system", "kube-node-lease"}
+
+// HandlerOptions configure a Handler. Only Source is required.
+type HandlerOptions struct {
+	Source            Source
+	FailOpen          bool
+	Timeout           time.Duration // DefaultTimeout when zero
+	ExcludeNamespaces []string
+	MaxBodyBytes      int64        // MaxBodyBytes when zero
+	Audit             AuditSink    // Discard when nil
+	Metrics           *Metrics     // unregistered metrics when nil
+	Logger            *slog.Logger // slog.Default() when nil
+}
+
+// Handler answers AdmissionReview requests. It is an http.Handler and holds
+// no mutable state of its own, so it serves any number of requests at once.
+type Handler struct {
+	src      Source
+	failOpen bool
+	timeout  time.Duration
+	exclude  map[string]bool
+	limit    int64
+	audit    AuditSink
+	metrics  *Metrics
+	log      *slog.Logger
+}
+
+// NewHandler builds a Handler from o.
+func NewHandler(o HandlerOptions) *Handler {
+	h := &Handler{src: o.Source, failOpen: o.FailOpen, timeout: o.Timeout, limit: o.MaxBodyBytes,
+		audit: o.Audit, metrics: o.Metrics, log: o.Logger, exclude: map[string]bool{}}
+	if h.timeout <= 0 {
+		h.timeout = DefaultTimeout
+	}
+	if h.limit <= 0 {
+		h.limit = MaxBodyBytes
+	}
+	if h.audit == nil {
+		h.audit = Discard
+	}
+	if h.metrics == nil {
+		h.metrics = NewMetrics(nil)
+	}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	for _, ns := range o.ExcludeNamespaces {
+		h.exclude[ns] = true
+	}
+	return h
+}
+
+// ServeHTTP decodes the review, decides, writes the response, then audits.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	defer func() {
+		// A panic outside evaluation (evaluation has its own guard) is a bug
+		// in this shell: answer 500 so the apiserver applies failurePolicy,
+		// and keep serving.
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			h.metrics.Panics.Inc()
+			h.log.Error("panic in admission handler", "panic", fmt.Sprint(p), "path", r.URL.Path)
+			http.Error(w, "internal error", http.StatusInternalServerError)
+		}
+	}()
+	if r.Method != http.MethodPost {
+		h.reject(w, &RequestError{Code: http.StatusMethodNotAllowed, Msg: "use POST"})
+		return
+	}
+	review, err := ReadReview(r, h.limit)
+	if err != nil {
+		re, ok := IsRequestError(err)
+		if !ok {
+			re = badRequest("%v", err)
+		}
+		h.reject(w, re)
+		return
+	}
+	resp, rec := h.Decide(r.Context(), review)
+	out, err := json.Marshal(admissionv1.AdmissionReview{TypeMeta: reviewType, Response: resp})
+	if err != nil {
+		// Nothing in a response fails to encode; if it ever does, say so.
+		h.reject(w, &RequestError{Code: http.StatusInternalServerError, Msg: "encode response: " + err.Error()})
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(out)
+	h.metrics.Requests.WithLabelValues(rec.Decision, rec.Object.Kind, rec.Operation).Inc()
+	h.metrics.Latency.WithLabelValues(rec.Decision).Observe(time.Since(start).Seconds())
+	if err := h.audit.Record(r.Context(), rec); err != nil {
+		h.metrics.AuditErrors.Inc()
+		h.log.Error("audit record not written", "uid", rec.UID, "err", err)
+	}
+}
+
+func (h *Handler) reject(w http.ResponseWriter, e *RequestError) {
+	h.metrics.Rejected.WithLabelValues(strconv.Itoa(e.Code)).Inc()
+	h.log.Warn("admission request refused", "code", e.Code, "reason", e.Msg)
+	http.Error(w, e.Msg, e.Code)
+}
+
+// Decide answers one decoded review and describes the decision for the audit
+// log. Requests that are never evaluated (DELETE, CONNECT, excluded
+// namespaces) are allowed; an evaluation that fails or overruns the deadline
+// denies unless fail-open.
+func (h *Handler) Decide(ctx context.Context, review *Review) (*admissionv1.AdmissionResponse, AuditRecord) {
+	req := review.Request
+	rec := AuditRecord{
+		Time:      time.Now().UTC(),
+		UID:       string(req.UID),
+		User:      req.UserInfo.Username,
+		Operation: string(req.Operation),
+		Object: ObjectRef{Group: req.Kind.Group, Version: req.Kind.Version, Kind: req.Kind.Kind,
+			Resource: req.Resource.Resource, SubResource: req.SubResource, Namespace: req.Namespace, Name: req.Name},
+		DryRun: req.DryRun != nil && *req.DryRun,
+	}
+	switch {
+	case req.Operation == admissionv1.Delete || req.Operation == admissionv1.Connect:
+		rec.Decision, rec.Reason = "skipped", "operation "+string(req.Operation)+" is not evaluated"
+		return allowResponse(req.UID), rec
+	case req.Namespace != "" && h.exclude[req.Namespace]:
+		rec.Decision, rec.Reason = "skipped", "namespace "+req.Namespace+" is excluded"
+		return allowResponse(req.UID), rec
+	}
+	d := h.src.Current()
+	if d == nil {
+		return h.undecided(req, &rec, "no_bundle", "no policy bundle is loaded")
+	}
+	rec.Revision = d.Revision()
+	dec, err := h.evaluate(ctx, d, review.Input)
+	if err != nil {
+		reason := "error"
+		var pe *panicError
+		switch {
+		case errors.Is(err, context.DeadlineExceeded):
+			reason = "timeout"
+		case errors.As(err, &pe):
+			reason = "panic"
+		}
+		return h.undecided(req, &rec, reason, err.Error())
+	}
+	rec.Evaluated = true
+	rec.Articles = dec.All()
+	rec.Decision = "allowed"
+	if !dec.Allowed {
+		rec.Decision = "denied"
+	}
+	return Response(req.UID, dec), rec
+}
+
+func (h *Handler) undecided(req *admissionv1.AdmissionRequest, rec *AuditRecord, reason, msg string) (*admissionv1.AdmissionResponse, AuditRecord) {
+	h.metrics.EvalErrors.WithLabelValues(reason).Inc()
+	h.log.Error("admission request not decided", "uid", req.UID, "reason", reason, "err", msg, "failOpen", h.failOpen)
+	rec.Reason = msg
+	rec.Decision = "denied"
+	if h.failOpen {
+		rec.Decision = "allowed"
+		rec.Reason += " (fail-open)"
+	}
+	return errorResponse(req.UID, msg, h.failOpen), *rec
+}
+
+type panicError struct{ v any }
+
+func (p *panicError) Error() string { return fmt.Sprintf("policy evaluation panicked: %v", p.v) }
+
+// evaluate runs the decider under the deadline. It does not trust the decider
+// to honour ctx: the result is abandoned at the deadline either way, and a
+// panic inside it becomes an error for this request only.
+func (h *Handler) evaluate(ctx context.Context, d Decider, input any) (engine.Decision, error) {
+	ctx, cancel := context.WithTimeout(ctx, h.timeout)
+	defer cancel()
+	type result struct {
+		d   engine.Decision
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				done <- result{err: &panicError{p}}
+			}
+		}()
+		dec, err := d.Decide(ctx, input)
+		done <- result{dec, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return engine.Decision{}, h.deadline()
+		}
+		if r.err != nil {
+			return engine.Decision{}, fmt.Errorf("policy evaluation failed: %w", r.err)
+		}
+		return r.d, nil
+	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return engine.Decision{}, h.deadline()
+		}
+		return engine.Decision{}, fmt.Errorf("request cancelled before a decision: %w", ctx.Err())
+	}
+}
+
+func (h *Handler) deadline() error {
+	return fmt.Errorf("policy evaluation exceeded the %s deadline: %w", h.timeout, context.DeadlineExceeded)
+}
