@@ -90,7 +90,7 @@ func New(opts Options) (*Agent, error) {
 		k.Close()
 		return nil, err
 	}
-	a.log.Info("agent ready", "mode", opts.Mode, "hook", k.Hook(), "rules", len(a.rules), "source", opts.Source.String())
+	a.log.Info("agent ready", "mode", opts.Mode.String(), "hook", k.Hook(), "rules", len(a.rules), "source", opts.Source.String())
 	return a, nil
 }
 

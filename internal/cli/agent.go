@@ -1,0 +1,111 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/charter-dev/charter/agent"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+type agentOptions struct {
+	Bundle      string
+	Charters    []string
+	Cgroups     []string
+	Mode        string
+	Hooks       string
+	AuditLog    string
+	MetricsAddr string
+	Reload      time.Duration
+	Node        string
+}
+
+func (o *agentOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.Bundle, "bundle", "", "compiled bundle (.tar.gz or directory) whose runtime rules to enforce")
+	fs.StringSliceVar(&o.Charters, "charter", nil, "charter file or directory (instead of --bundle); repeatable")
+	fs.StringArrayVar(&o.Cgroups, "cgroup", nil, "cgroup v2 directory in scope, absolute or relative to the cgroup v2 mount; repeatable")
+	fs.StringVar(&o.Mode, "mode", "monitor", "monitor (report only) or enforce (kill and refuse)")
+	fs.StringVar(&o.Hooks, "hooks", "auto", "auto (BPF LSM when available), lsm or tracepoint")
+	fs.StringVar(&o.AuditLog, "audit-log", "", "append decisions as JSON lines to FILE (- for stdout)")
+	fs.StringVar(&o.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics on ADDR, e.g. :9464")
+	fs.DurationVar(&o.Reload, "reload", 10*time.Second, "how often to re-read rules and cgroups")
+	fs.StringVar(&o.Node, "node", os.Getenv("NODE_NAME"), "node name recorded in audit records")
+}
+
+func (o *agentOptions) source() (agent.RuleSource, error) {
+	switch {
+	case o.Bundle != "" && len(o.Charters) > 0:
+		return nil, errors.New("use either --bundle or --charter, not both")
+	case o.Bundle != "":
+		return agent.BundleSource{Path: o.Bundle}, nil
+	case len(o.Charters) > 0:
+		return agent.CharterSource{Paths: o.Charters}, nil
+	}
+	return nil, errors.New("one of --bundle or --charter is required")
+}
+
+func newAgentCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "agent",
+		Short: "Node agent enforcing a charter's runtime rules with eBPF",
+	}
+	o := &agentOptions{}
+	run := &cobra.Command{
+		Use:   "run (--bundle B | --charter C) --cgroup PATH... [--mode monitor|enforce] [--audit-log FILE] [--metrics-addr ADDR]",
+		Short: "Load the eBPF programs and enforce until interrupted",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			src, err := o.source()
+			if err != nil {
+				return badInput(err)
+			}
+			mode, err := agent.ParseMode(o.Mode)
+			if err != nil {
+				return badInput(err)
+			}
+			if len(o.Cgroups) == 0 {
+				return badInput(errors.New("at least one --cgroup is required"))
+			}
+			log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
+			opts := agent.Options{
+				Source: src, Cgroups: o.Cgroups, Mode: mode, Logger: log, Node: o.Node,
+				MetricsAddr: o.MetricsAddr, ReloadEvery: o.Reload, Kernel: agent.KernelOptions{Hooks: o.Hooks},
+			}
+			if o.MetricsAddr != "" {
+				reg := prometheus.NewRegistry()
+				reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+				opts.Registry = reg
+			}
+			switch o.AuditLog {
+			case "":
+			case "-":
+				opts.Auditor = agent.NewJSONLines(cmd.OutOrStdout())
+			default:
+				f, err := os.OpenFile(o.AuditLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+				if err != nil {
+					return badInput(fmt.Errorf("open audit log: %w", err))
+				}
+				defer f.Close()
+				opts.Auditor = agent.NewJSONLines(f)
+			}
+			a, err := agent.New(opts)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return a.Run(ctx)
+		},
+	}
+	o.AddFlags(run.Flags())
+	cmd.AddCommand(run)
+	return cmd
+}
