@@ -1,0 +1,2 @@
+// Package policies holds the shipped charters and their tests.
+package policies
