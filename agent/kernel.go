@@ -39,8 +39,15 @@ type KernelOptions struct {
 	// CgroupRoot is the cgroup v2 directory the connect programs attach to;
 	// the scope map narrows them. Empty means the cgroup v2 mount.
 	CgroupRoot string
-	Logger     *slog.Logger
+	// RingBytes sizes the event ring buffer: a power of two multiple of the
+	// page size. Zero means DefaultRingBytes.
+	RingBytes uint32
+	Logger    *slog.Logger
 }
+
+// DefaultRingBytes is the default event ring buffer size: room for about
+// 9000 events in flight, so bursts ride out reader scheduling delays.
+const DefaultRingBytes = 4 << 20
 
 // Kernel holds the loaded maps and attached programs. Rules, scope and mode
 // are changed through its maps while the programs stay attached.
@@ -81,6 +88,11 @@ func LoadKernel(opts KernelOptions) (_ *Kernel, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("load bpf spec: %w", err)
 	}
+	ring := opts.RingBytes
+	if ring == 0 {
+		ring = DefaultRingBytes
+	}
+	spec.Maps[charterMapEvents].MaxEntries = ring
 	k := &Kernel{}
 	defer func() {
 		if err != nil {

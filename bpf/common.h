@@ -119,7 +119,7 @@ struct scratch {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
+	__uint(max_entries, 4 << 20); /* the agent may resize it at load */
 } events SEC(".maps");
 
 struct {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -40,6 +41,23 @@ func helper(op string, args []string) int {
 		err = os.WriteFile(args[0], []byte("x"), 0o600)
 	case "read":
 		_, err = os.ReadFile(args[0])
+	case "connect-loop": // ADDR N: N connects, for the connect benchmark
+		n, _ := strconv.Atoi(args[1])
+		for i := 0; i < n && err == nil; i++ {
+			var c net.Conn
+			if c, err = net.Dial("tcp", args[0]); err == nil {
+				c.(*net.TCPConn).SetLinger(0) // reset, no TIME_WAIT pile-up between runs
+				c.Close()
+			}
+		}
+	case "open-loop": // FILE N: N opens, for the event throughput benchmark
+		n, _ := strconv.Atoi(args[1])
+		for i := 0; i < n && err == nil; i++ {
+			var f *os.File
+			if f, err = os.Open(args[0]); err == nil {
+				f.Close()
+			}
+		}
 	case "chdir-write":
 		if err = os.Chdir(args[0]); err == nil {
 			err = os.WriteFile(args[1], []byte("x"), 0o600)

@@ -1,0 +1,146 @@
+package kernel
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/charter-dev/charter/agent"
+	"github.com/charter-dev/charter/charter"
+)
+
+// benchRules deny things the benchmark never touches, so every operation
+// runs the full scope check and map lookups and then proceeds.
+func benchRules() []agent.Rule {
+	return []agent.Rule{{Article: "BENCH", Runtime: charter.Runtime{
+		Exec:    &charter.ExecRule{Deny: []string{"/bin/sh", "/usr/bin/nc", "/opt/never/"}},
+		Connect: &charter.ConnectRule{Deny: []string{"169.254.169.254/32", "10.0.0.0/8:443"}},
+		Open:    &charter.OpenRule{DenyWrite: []string{"/opt/never/"}},
+		Action:  "deny",
+	}}}
+}
+
+var modes = []struct {
+	name string
+	on   bool
+	mode agent.Mode
+}{{"off", false, 0}, {"monitor", true, agent.ModeMonitor}, {"enforce", true, agent.ModeEnforce}}
+
+// BenchmarkExec forks and execs /bin/true inside the scoped cgroup. make
+// bench prints monitor/off and enforce/off.
+func BenchmarkExec(b *testing.B) {
+	requireKernel(b)
+	for _, m := range modes {
+		b.Run(m.name, func(b *testing.B) {
+			cg := newCgroup(b, rootCgroup(b))
+			if m.on {
+				loadKernel(b, m.mode, benchRules(), cg.id)
+			}
+			b.ResetTimer()
+			for range b.N {
+				if err := cg.command("/bin/true").Run(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkConnect times TCP connects to a local listener from a process in
+// the scoped cgroup (the agent's own process is never in scope).
+func BenchmarkConnect(b *testing.B) {
+	requireKernel(b)
+	ln := benchListener(b)
+	for _, m := range modes {
+		b.Run(m.name, func(b *testing.B) {
+			cg := newCgroup(b, rootCgroup(b))
+			if m.on {
+				loadKernel(b, m.mode, benchRules(), cg.id)
+			}
+			cmd := cg.command(os.Args[0], ln, strconv.Itoa(b.N))
+			cmd.Env = helperEnv("connect-loop")
+			b.ResetTimer()
+			if out, err := cmd.CombinedOutput(); err != nil {
+				b.Fatalf("connect loop: %v: %s", err, out)
+			}
+		})
+	}
+}
+
+func benchListener(b *testing.B) string {
+	b.Helper()
+	l, err := netListen()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return l.Addr().String()
+}
+
+// BenchmarkEvents measures sustained event throughput at the default ring
+// buffer size: a process in scope opens an audited file b.N times, each open
+// is one event, and the reader must receive them all with none lost.
+func BenchmarkEvents(b *testing.B) {
+	requireKernel(b)
+	cg := newCgroup(b, rootCgroup(b))
+	dir := b.TempDir()
+	file := filepath.Join(dir, "watched")
+	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	rule := agent.Rule{Article: "BENCH", Runtime: charter.Runtime{Open: &charter.OpenRule{DenyRead: []string{file}}, Action: "audit"}}
+	k := loadKernel(b, agent.ModeMonitor, []agent.Rule{rule}, cg.id)
+	r, err := k.NewEventReader()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	got := make(chan int)
+	go func() {
+		n := 0
+		r.SetDeadline(time.Now().Add(time.Minute))
+		for n < b.N {
+			if _, err := r.Read(); err != nil {
+				break
+			}
+			n++
+		}
+		got <- n
+	}()
+	cmd := cg.command(os.Args[0], file, strconv.Itoa(b.N))
+	cmd.Env = helperEnv("open-loop")
+	b.ResetTimer()
+	start := time.Now()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("open loop: %v: %s", err, out)
+	}
+	var n int
+	lost, err := k.LostEvents()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if lost == 0 {
+		n = <-got
+	} else {
+		r.Close()
+		n = <-got
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(n)/elapsed.Seconds(), "events/s")
+	b.ReportMetric(float64(lost), "lost")
+	if lost != 0 || n != b.N {
+		b.Errorf("received %d of %d events, %d lost", n, b.N, lost)
+	}
+}
