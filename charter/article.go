@@ -53,9 +53,6 @@ func (d *decoder) article(n *yaml.Node) *Article {
 	if (has["violation"] || has["rego"]) && !has["message"] {
 		d.errorf(n, "article %s is missing required field \"message\"", a.ID)
 	}
-	if (has["violation"] || has["rego"]) && len(a.Match.Kinds) == 0 && has["match"] {
-		d.errorf(n, "article %s: match.kinds must name at least one kind (\"*\" for all)", a.ID)
-	}
 	if (has["violation"] || has["rego"]) && !has["match"] {
 		d.errorf(n, "article %s is missing required field \"match\"", a.ID)
 	}
@@ -64,8 +61,16 @@ func (d *decoder) article(n *yaml.Node) *Article {
 }
 
 func (d *decoder) match(n *yaml.Node, m *Match) {
+	if n.Kind == yaml.MappingNode && !present(n)["kinds"] {
+		d.errorf(n, "match is missing required field \"kinds\" (\"*\" for every kind)")
+	}
 	d.fields(n, "match", map[string]func(*yaml.Node){
-		"kinds": func(v *yaml.Node) { m.Kinds = d.strList(v, "match.kinds") },
+		"kinds": func(v *yaml.Node) {
+			m.Kinds = d.strList(v, "match.kinds")
+			if v.Kind == yaml.SequenceNode && len(v.Content) == 0 {
+				d.errorf(v, "match.kinds must name at least one kind (\"*\" for every kind)")
+			}
+		},
 		"operations": func(v *yaml.Node) {
 			ops := d.strList(v, "match.operations")
 			for i, op := range ops {

@@ -32,7 +32,11 @@ func Parse(file string, data []byte) (*Charter, error) {
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
-		d.errorf(&extra, "a charter file holds exactly one document; found another here")
+		at := &extra
+		if len(extra.Content) > 0 {
+			at = extra.Content[0]
+		}
+		d.errorf(at, "a charter file holds exactly one document; found another here")
 	} else if !errors.Is(err, io.EOF) {
 		return nil, ErrorList{SyntaxError(file, data, err)}
 	}
@@ -41,6 +45,10 @@ func Parse(file string, data []byte) (*Charter, error) {
 		root = root.Content[0]
 	}
 	c := &Charter{Pos: d.pos(root)}
+	if root.Kind != yaml.MappingNode {
+		d.errorf(root, "charter must be a mapping, not %s", kindName(root))
+		return nil, d.errs.Err()
+	}
 	var apiVersion, kind string
 	d.fields(root, "charter", map[string]func(*yaml.Node){
 		"apiVersion": func(n *yaml.Node) {

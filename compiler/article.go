@@ -84,7 +84,9 @@ func (g *articleGen) condition(c *charter.Condition) int {
 			subs = append(subs, g.condition(s))
 		}
 		for i, s := range subs {
-			f.line(0, "c%d(%s) if c%d(%s)", n, p, s, g.usesOf(c.Any[i]).call(use))
+			// Each body names only what it reads: strict mode checks every body.
+			kid := g.usesOf(c.Any[i])
+			f.line(0, "c%d(%s) if c%d(%s)", n, kid.params(), s, kid.call(kid))
 			f.blank()
 		}
 		g.witnessChain(n, use, subs, c.Any, "c")

@@ -1,0 +1,107 @@
+package charter
+
+import (
+	"strings"
+	"testing"
+)
+
+const header = "apiVersion: charter.dev/v1\nkind: Charter\nmetadata: {name: t}\nspec:\n  articles:\n"
+
+func TestParseErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		src  string
+		want []string // each a full "file:line:col: message" prefix
+	}{
+		{"yaml syntax", header + "  - id: A\n    title: [unclosed\n", []string{"t.yaml:7:12: invalid YAML"}},
+		{"unknown field", header + "  - id: A\n    titel: x\n    runtime: {exec: {deny: [/bin/sh]}}\n",
+			[]string{`t.yaml:6:5: article is missing required field "title"`, `t.yaml:7:5: unknown field "titel" in article`}},
+		{"unknown operator", header + "  - id: A\n    title: x\n    match: {kinds: [Pod]}\n    violation: {path: object.a, op: bogus}\n    message: m\n",
+			[]string{`t.yaml:9:37: operator "bogus" is not one of`}},
+		{"bad regex", header + "  - id: A\n    title: x\n    match: {kinds: [Pod]}\n    violation: {path: object.a, op: matches, value: '('}\n    message: m\n",
+			[]string{"t.yaml:9:37: bad regular expression \"(\": missing closing )"}},
+		{"bad quantity", header + "  - id: A\n    title: x\n    match: {kinds: [Pod]}\n    violation: {path: object.a, op: gt, value: 1Gx}\n    message: m\n",
+			[]string{`t.yaml:9:37: operator gt: "1Gx" is neither a number nor a Kubernetes quantity`}},
+		{"duplicate id", header + "  - {id: A, title: x, runtime: {exec: {deny: [/bin/sh]}}}\n  - {id: A, title: y, runtime: {exec: {deny: [/bin/sh]}}}\n",
+			[]string{`t.yaml:7:5: duplicate article id "A" (first defined at t.yaml:6:5)`}},
+		{"wrong type", header + "  - id: A\n    title: x\n    match: {kinds: Pod}\n    violation: {path: object.a, op: exists}\n    message: m\n",
+			[]string{"t.yaml:8:20: match.kinds must be a list of strings, not a scalar (str)"}},
+		{"unknown root", header + "  - id: A\n    title: x\n    match: {kinds: [Pod]}\n    violation: {path: container.a, op: exists}\n    message: m\n",
+			[]string{`t.yaml:9:23: path container.a: unknown root "container"`}},
+		{"missing value", header + "  - id: A\n    title: x\n    match: {kinds: [Pod]}\n    violation: {path: object.a, op: in}\n    message: m\n",
+			[]string{"t.yaml:9:37: operator in needs a value"}},
+		{"value on exists", header + "  - id: A\n    title: x\n    match: {kinds: [Pod]}\n    violation: {path: object.a, op: exists, value: 1}\n    message: m\n",
+			[]string{"t.yaml:9:37: operator exists takes no value"}},
+		{"two forms", header + "  - id: A\n    title: x\n    match: {kinds: [Pod]}\n    violation: {any: [{path: object.a, op: exists}], path: object.b}\n    message: m\n",
+			[]string{"t.yaml:9:16: condition must have exactly one of any, all, not or path (found 2)"}},
+		{"missing message", header + "  - id: A\n    title: x\n    match: {kinds: [Pod]}\n    violation: {path: object.a, op: exists}\n",
+			[]string{`t.yaml:6:5: article A is missing required field "message"`}},
+		{"bad template", header + "  - id: A\n    title: x\n    match: {kinds: [Pod]}\n    violation: {path: object.a, op: exists}\n    message: 'x {{object.a[*]}}'\n",
+			[]string{"t.yaml:10:14: {{object.a[*]}} may not use [*]"}},
+		{"bad cidr", header + "  - id: A\n    title: x\n    runtime: {connect: {deny: [10.0.0.1/8]}}\n",
+			[]string{`t.yaml:8:32: runtime.connect.deny: "10.0.0.1/8" has host bits set; did you mean 10.0.0.0/8?`}},
+		{"relative exec path", header + "  - id: A\n    title: x\n    runtime: {exec: {deny: [sh]}}\n",
+			[]string{`t.yaml:8:29: runtime.exec.deny: "sh" must be an absolute path`}},
+		{"wrong apiVersion", "apiVersion: charter.dev/v2\nkind: Charter\nmetadata: {name: t}\nspec: {}\n",
+			[]string{`t.yaml:1:13: apiVersion "charter.dev/v2" is not supported`}},
+		{"not a mapping", "- a\n- b\n", []string{"t.yaml:1:1: charter must be a mapping, not a list"}},
+		{"empty", "", []string{"t.yaml:1:1: empty file"}},
+		{"two documents", header + "  - {id: A, title: x, runtime: {exec: {deny: [/bin/sh]}}}\n---\na: 1\n", []string{"t.yaml:8:1: a charter file holds exactly one document"}},
+		{"council threshold", "apiVersion: charter.dev/v1\nkind: Charter\nmetadata: {name: t}\nspec:\n  council: {threshold: 3, keys: [a.pub]}\n",
+			[]string{"t.yaml:5:12: council.threshold 3 must be between 1 and the number of keys (1)"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("t.yaml", []byte(tc.src))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			list, ok := err.(ErrorList)
+			if !ok {
+				t.Fatalf("error is %T, not ErrorList", err)
+			}
+			got := list.Error()
+			for _, w := range tc.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("missing %q in:\n%s", w, got)
+				}
+			}
+			if len(list) != len(tc.want) {
+				t.Errorf("got %d errors, want %d:\n%s", len(list), len(tc.want), got)
+			}
+		})
+	}
+}
+
+func TestParseValid(t *testing.T) {
+	src := header + `  - id: AD-1
+    title: caps
+    action: warn
+    match: {kinds: [Pod], operations: [CREATE], labelSelector: {matchLabels: {a: b}, matchExpressions: [{key: c, operator: In, values: [d]}]}}
+    foreach: {path: 'pod.spec.volumes', as: vol}
+    violation:
+      all:
+      - {path: vol.hostPath.path, op: prefix, value: /etc}
+      - not: {path: 'pod.metadata.annotations["x/*"]', op: exists}
+    message: "{{vol.name}} mounts {{value}} at {{field}}"
+    tests:
+    - {name: inline, object: {kind: Pod}, expect: allow}
+`
+	c, err := Parse("t.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := c.Spec.Articles[0]
+	if a.Action != "warn" || a.Severity != "medium" || a.Foreach.As != "vol" || a.Foreach.Path.String() != "pod.spec.volumes[*]" {
+		t.Errorf("article = %+v, foreach = %+v", a, a.Foreach)
+	}
+	if got := a.Violation.All[1].Not.Leaf.Path.Segs[2]; got.Kind != SegGlob || got.Name != "x/*" {
+		t.Errorf("glob segment = %+v", got)
+	}
+	if len(a.Message.Parts) != 5 || a.Message.Parts[0].Path.Root != "vol" {
+		t.Errorf("message parts = %+v", a.Message.Parts)
+	}
+	if a.Tests[0].Object["kind"] != "Pod" {
+		t.Errorf("test object = %v", a.Tests[0].Object)
+	}
+}
