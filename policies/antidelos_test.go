@@ -16,7 +16,7 @@ import (
 const antiDelos = "anti-delos.yaml"
 
 // loadCharter parses, compiles and bundles a charter into an engine.
-func loadCharter(t *testing.T, path string) (*charter.Charter, *engine.Engine) {
+func adLoad(t *testing.T, path string) (*charter.Charter, *engine.Engine) {
 	t.Helper()
 	c, err := charter.Load(path)
 	if err != nil {
@@ -39,7 +39,7 @@ func loadCharter(t *testing.T, path string) (*charter.Charter, *engine.Engine) {
 
 // TestAntiDelosInlineTests runs every article's inline tests, one subtest each.
 func TestAntiDelosInlineTests(t *testing.T) {
-	c, e := loadCharter(t, antiDelos)
+	c, e := adLoad(t, antiDelos)
 	results := testrun.Run(context.Background(), e, c, nil)
 	if len(results) == 0 {
 		t.Fatal("anti-delos has no inline tests")
@@ -58,7 +58,7 @@ func TestAntiDelosInlineTests(t *testing.T) {
 // admission articles, each with a passing and a failing test, and the
 // runtime articles the agent expects.
 func TestAntiDelosCoverage(t *testing.T) {
-	c, _ := loadCharter(t, antiDelos)
+	c, _ := adLoad(t, antiDelos)
 	admission, runtime := 0, 0
 	for _, a := range c.Spec.Articles {
 		if a.Runtime != nil {
@@ -94,7 +94,7 @@ func TestAntiDelosCoverage(t *testing.T) {
 
 // TestAntiDelosMessages pins the exact text an app developer sees.
 func TestAntiDelosMessages(t *testing.T) {
-	_, e := loadCharter(t, antiDelos)
+	_, e := adLoad(t, antiDelos)
 	cases := []struct {
 		file, article, path, message string
 	}{
@@ -126,7 +126,7 @@ func TestAntiDelosMessages(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.article, func(t *testing.T) {
-			d := decideFile(t, e, tc.file)
+			d := adDecideFile(t, e, tc.file)
 			var found []engine.Finding
 			for _, f := range d.All() {
 				if f.Article == tc.article {
@@ -148,12 +148,12 @@ func TestAntiDelosMessages(t *testing.T) {
 
 // TestAntiDelosScope checks the charter-wide scope and AdmissionReview input.
 func TestAntiDelosScope(t *testing.T) {
-	_, e := loadCharter(t, antiDelos)
-	priv := readObject(t, "testdata/anti-delos/pod-latest.yaml")
+	_, e := adLoad(t, antiDelos)
+	priv := adReadObject(t, "testdata/anti-delos/pod-latest.yaml")
 
-	sys := readObject(t, "testdata/anti-delos/pod-latest.yaml")
+	sys := adReadObject(t, "testdata/anti-delos/pod-latest.yaml")
 	sys["metadata"].(map[string]any)["namespace"] = "kube-system"
-	if d := decide(t, e, sys); len(d.All()) != 0 {
+	if d := adDecide(t, e, sys); len(d.All()) != 0 {
 		t.Errorf("kube-system is out of scope, got %+v", d.All())
 	}
 
@@ -166,10 +166,10 @@ func TestAntiDelosScope(t *testing.T) {
 		}
 		return map[string]any{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": req}
 	}
-	if d := decide(t, e, review("CREATE")); d.Allowed {
+	if d := adDecide(t, e, review("CREATE")); d.Allowed {
 		t.Errorf("CREATE of a :latest pod was allowed")
 	}
-	if d := decide(t, e, review("DELETE")); !d.Allowed || len(d.All()) != 0 {
+	if d := adDecide(t, e, review("DELETE")); !d.Allowed || len(d.All()) != 0 {
 		t.Errorf("DELETE is not matched by any article, got %+v", d)
 	}
 
@@ -180,13 +180,13 @@ func TestAntiDelosScope(t *testing.T) {
 		"testdata/anti-delos/ingress-tls.yaml",
 	}
 	for _, f := range compliant {
-		if d := decideFile(t, e, f); len(d.All()) != 0 {
+		if d := adDecideFile(t, e, f); len(d.All()) != 0 {
 			t.Errorf("%s should satisfy every article, got %+v", f, d.All())
 		}
 	}
 }
 
-func readObject(t *testing.T, path string) map[string]any {
+func adReadObject(t *testing.T, path string) map[string]any {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -202,12 +202,12 @@ func readObject(t *testing.T, path string) map[string]any {
 	return docs[0].Object
 }
 
-func decideFile(t *testing.T, e *engine.Engine, path string) engine.Decision {
+func adDecideFile(t *testing.T, e *engine.Engine, path string) engine.Decision {
 	t.Helper()
-	return decide(t, e, readObject(t, path))
+	return adDecide(t, e, adReadObject(t, path))
 }
 
-func decide(t *testing.T, e *engine.Engine, obj map[string]any) engine.Decision {
+func adDecide(t *testing.T, e *engine.Engine, obj map[string]any) engine.Decision {
 	t.Helper()
 	d, err := e.Decide(context.Background(), obj)
 	if err != nil {
