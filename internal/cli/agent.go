@@ -22,6 +22,7 @@ type agentOptions struct {
 	Cgroups     []string
 	Mode        string
 	Hooks       string
+	CgroupRoot  string
 	AuditLog    string
 	MetricsAddr string
 	Reload      time.Duration
@@ -33,6 +34,7 @@ func (o *agentOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&o.Charters, "charter", nil, "charter file or directory (instead of --bundle); repeatable")
 	fs.StringArrayVar(&o.Cgroups, "cgroup", nil, "cgroup v2 directory in scope, absolute or relative to the cgroup v2 mount; repeatable")
 	fs.StringVar(&o.Mode, "mode", "monitor", "monitor (report only) or enforce (kill and refuse)")
+	fs.StringVar(&o.CgroupRoot, "cgroup-root", "", "the host's cgroup v2 mount (default: found in /proc/self/mountinfo); in a pod, the hostPath mount of it")
 	fs.StringVar(&o.Hooks, "hooks", "auto", "auto (BPF LSM when available), lsm or tracepoint")
 	fs.StringVar(&o.AuditLog, "audit-log", "", "append decisions as JSON lines to FILE (- for stdout)")
 	fs.StringVar(&o.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics on ADDR, e.g. :9464")
@@ -77,7 +79,7 @@ func newAgentCommand() *cobra.Command {
 			log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
 			opts := agent.Options{
 				Source: src, Cgroups: o.Cgroups, Mode: mode, Logger: log, Node: o.Node,
-				MetricsAddr: o.MetricsAddr, ReloadEvery: o.Reload, Kernel: agent.KernelOptions{Hooks: o.Hooks},
+				MetricsAddr: o.MetricsAddr, ReloadEvery: o.Reload, Kernel: agent.KernelOptions{Hooks: o.Hooks, CgroupRoot: o.CgroupRoot},
 			}
 			if o.MetricsAddr != "" {
 				reg := prometheus.NewRegistry()
