@@ -45,7 +45,7 @@ func (g *articleGen) witnessUses(c *charter.Condition) args {
 	var a args
 	switch {
 	case c.Leaf != nil:
-		return g.r.uses(c.Leaf.Path)
+		return g.leafWitnessUses(c.Leaf)
 	case len(c.Any) > 0:
 		for _, s := range c.Any {
 			if s.Not == nil {
@@ -60,6 +60,15 @@ func (g *articleGen) witnessUses(c *charter.Condition) args {
 		}
 	}
 	return a
+}
+
+// leafWitnessUses: an absent leaf's witness is a path, constant for the
+// object and request roots.
+func (g *articleGen) leafWitnessUses(l *charter.Leaf) args {
+	if l.Op == "absent" && (l.Path.Root == "object" || l.Path.Root == "request") {
+		return args{}
+	}
+	return g.r.uses(l.Path)
 }
 
 // condition writes cN (holds) and wN (witness set) for c and returns N.
@@ -155,7 +164,7 @@ func (g *articleGen) leaf(n int, l *charter.Leaf, use args) {
 		f.blank()
 		f.line(0, "c%d(%s) if not x%d(%s)", n, p, n, use.call(use))
 		f.blank()
-		f.line(0, "w%d(%s) := {{\"path\": %s, \"value\": null}}", n, p, g.r.staticPath(l.Path))
+		f.line(0, "w%d(%s) := {{\"path\": %s, \"value\": null}}", n, g.leafWitnessUses(l).params(), g.r.staticPath(l.Path))
 		f.blank()
 		return
 	}

@@ -140,7 +140,7 @@ func (r roots) resolve(p *charter.Path, prefix string, keys bool) resolved {
 				lines = append(lines, fmt.Sprintf("some %s in %s", v, cur))
 			}
 			if s.Kind == charter.SegGlob {
-				lines = append(lines, fmt.Sprintf("glob.match(%s, [], %s)", term(s.Name), k))
+				lines = append(lines, fmt.Sprintf("glob.match(%s, null, %s)", term(s.Name), k))
 			}
 			if keys {
 				curPath = fmt.Sprintf("lib.step(%s, %s)", flush(), k)
@@ -197,7 +197,7 @@ func test(l *charter.Leaf, v string) []string {
 	case "matches":
 		return []string{fmt.Sprintf("is_string(%s)", v), fmt.Sprintf("regex.match(%s, %s)", term(l.Value), v)}
 	case "glob":
-		return []string{fmt.Sprintf("is_string(%s)", v), fmt.Sprintf("glob.match(%s, [], %s)", term(l.Value), v)}
+		return []string{fmt.Sprintf("is_string(%s)", v), fmt.Sprintf("glob.match(%s, null, %s)", term(l.Value), v)}
 	case "prefix":
 		return []string{fmt.Sprintf("is_string(%s)", v), fmt.Sprintf("startswith(%s, %s)", v, term(l.Value))}
 	case "suffix":

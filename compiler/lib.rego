@@ -19,7 +19,7 @@ resource := input.request.object if {
 
 resource := input.request.oldObject if {
 	is_review
-	not is_object(input.request.object)
+	not is_object(object.get(input.request, "object", null))
 }
 
 resource := input if not is_review
@@ -108,7 +108,7 @@ kind_matches(_, covers_pods) if {
 
 namespace_matches(patterns) if {
 	some p in patterns
-	glob.match(p, [], namespace)
+	glob.match(p, null, namespace)
 }
 
 # quantity reads numbers and Kubernetes quantities (500m, 1Gi) as numbers.

@@ -33,7 +33,8 @@ func articleModule(a *charter.Article) *module {
 	w.line(0, "import data.charter.lib")
 	w.blank()
 
-	pods := a.Match.CoversPods() || g.readsPod()
+	// "*" matches every kind; only an explicit Pod (or a pod path) walks pod templates.
+	pods := contains(a.Match.Kinds, "Pod") || g.readsPod()
 	have := args{true, pods, a.Foreach != nil}
 	w.line(0, "findings contains finding if {")
 	g.matchLines()
@@ -177,7 +178,8 @@ func (g *articleGen) matchLines() {
 			case "In":
 				w.line(1, "lib.labels[%s] in %s", term(e.Key), stringSet(e.Values))
 			case "NotIn":
-				w.line(1, "not lib.labels[%s] in %s", term(e.Key), stringSet(e.Values))
+				// Kubernetes: NotIn also matches objects without the label.
+				w.line(1, "not object.get(lib.labels, %s, null) in %s", term(e.Key), stringSet(e.Values))
 			case "Exists":
 				w.line(1, "lib.labels[%s]", term(e.Key))
 			case "DoesNotExist":
