@@ -2,6 +2,7 @@ package charter
 
 import (
 	"errors"
+	"fmt"
 	"regexp"
 	"strconv"
 	"time"
@@ -60,9 +61,15 @@ func normalize(v any) (any, error) {
 	case map[any]any:
 		out := make(map[string]any, len(t))
 		for k, e := range t {
-			ks, ok := k.(string)
-			if !ok {
-				return nil, errors.New("mapping keys must be strings")
+			// Like sigs.k8s.io/yaml: scalar keys become their text ("1": ...).
+			var ks string
+			switch kv := k.(type) {
+			case string:
+				ks = kv
+			case int, int64, uint64, float64, bool:
+				ks = fmt.Sprint(kv)
+			default:
+				return nil, errors.New("mapping keys must be scalars")
 			}
 			n, err := normalize(e)
 			if err != nil {
