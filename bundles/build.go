@@ -101,7 +101,7 @@ func (f Files) TarGz() ([]byte, error) {
 	tw := tar.NewWriter(gz)
 	for _, n := range f.Names() {
 		hdr := &tar.Header{
-			Name:     "/" + n,
+			Name:     n,
 			Mode:     0o644,
 			Size:     int64(len(f[n])),
 			ModTime:  epoch,

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -20,7 +21,11 @@ func newValidateCommand() *cobra.Command {
 			if c == nil {
 				return badInput(errors.New("no charter"))
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: %d articles, %d Rego modules: ok\n", c.Metadata.Name, len(c.Spec.Articles), len(out.Modules))
+			name := c.Metadata.Name
+			if merged, ok := strings.CutPrefix(c.Metadata.Description, "merged: "); ok {
+				name = merged
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %d articles, %d Rego modules: ok\n", name, len(c.Spec.Articles), len(out.Modules))
 			return nil
 		},
 	}
