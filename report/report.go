@@ -21,6 +21,8 @@ type Violation struct {
 type Result struct {
 	File       string      `json:"file"`
 	Index      int         `json:"index"`
+	Line       int         `json:"-"` // first line of the document, when known
+	APIVersion string      `json:"-"`
 	Kind       string      `json:"kind"`
 	Namespace  string      `json:"namespace"`
 	Name       string      `json:"name"`
@@ -28,13 +30,29 @@ type Result struct {
 	Violations []Violation `json:"violations"`
 }
 
+// Policy describes what decided: the charter and its articles.
+type Policy struct {
+	Name     string
+	Version  string
+	Revision string
+	Articles map[string]Article
+}
+
+// Article is what reports show of an article besides its findings.
+type Article struct {
+	Title       string
+	Description string
+	Severity    string
+	Action      string
+}
+
 // Writer renders a set of results.
 type Writer interface {
-	Write(w io.Writer, results []Result) error
+	Write(w io.Writer, p Policy, results []Result) error
 }
 
 // Formats lists the output names New accepts.
-func Formats() []string { return []string{"text", "json"} }
+func Formats() []string { return []string{"text", "json", "sarif", "junit", "policyreport"} }
 
 // New returns the writer for a format name. color applies to text only.
 func New(format string, color bool) (Writer, error) {
@@ -43,6 +61,12 @@ func New(format string, color bool) (Writer, error) {
 		return Text{Color: color}, nil
 	case "json":
 		return JSON{}, nil
+	case "sarif":
+		return SARIF{}, nil
+	case "junit":
+		return JUnit{}, nil
+	case "policyreport":
+		return PolicyReport{}, nil
 	}
 	return nil, fmt.Errorf("unknown output %q (use one of: %s)", format, strings.Join(Formats(), ", "))
 }
@@ -50,7 +74,7 @@ func New(format string, color bool) (Writer, error) {
 // JSON writes {"results": [...]}.
 type JSON struct{}
 
-func (JSON) Write(w io.Writer, results []Result) error {
+func (JSON) Write(w io.Writer, _ Policy, results []Result) error {
 	if results == nil {
 		results = []Result{}
 	}
@@ -86,7 +110,7 @@ func (t Text) paint(color, s string) string {
 	return color + s + reset
 }
 
-func (t Text) Write(w io.Writer, results []Result) error {
+func (t Text) Write(w io.Writer, _ Policy, results []Result) error {
 	var denied, warned int
 	for _, r := range results {
 		mark := t.paint(green, "PASS")

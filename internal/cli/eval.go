@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 
 	"github.com/charter-dev/charter/engine"
@@ -22,7 +23,7 @@ type evalOptions struct {
 func newEvalCommand() *cobra.Command {
 	o := &evalOptions{}
 	cmd := &cobra.Command{
-		Use:   "eval (--charter PATH | --bundle FILE) [--output text|json] PATH...|-",
+		Use:   "eval (--charter PATH | --bundle FILE) [--output text|json|sarif|junit|policyreport] PATH...|-",
 		Short: "Decide Kubernetes manifests against a charter or bundle",
 		Long: "Evaluates every object of multi-document YAML, JSON, directories (recursive) and - (stdin).\n" +
 			"Exit codes: 0 all allowed, 1 any object denied, 2 bad input or usage.",
@@ -45,7 +46,7 @@ func newEvalCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := w.Write(cmd.OutOrStdout(), results); err != nil {
+			if err := w.Write(cmd.OutOrStdout(), policyOf(e), results); err != nil {
 				return err
 			}
 			if readErr != nil {
@@ -60,7 +61,7 @@ func newEvalCommand() *cobra.Command {
 		},
 	}
 	o.AddFlags(cmd)
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "text", "output format: "+strings.Join(report.Formats(), ", "))
 	return cmd
 }
 
@@ -92,9 +93,19 @@ func decideOne(ctx context.Context, e *engine.Engine, d manifest.Doc) (report.Re
 	if err != nil {
 		return report.Result{}, err
 	}
-	r := report.Result{File: d.File, Index: d.Index, Kind: d.Kind(), Namespace: d.Namespace(), Name: d.Name(), Allowed: dec.Allowed}
+	r := report.Result{File: d.File, Index: d.Index, Line: d.Line, APIVersion: d.APIVersion(), Kind: d.Kind(), Namespace: d.Namespace(), Name: d.Name(), Allowed: dec.Allowed}
 	for _, f := range dec.All() {
 		r.Violations = append(r.Violations, report.Violation{Article: f.Article, Action: f.Action, Severity: f.Severity, Message: f.Message, Path: f.Path})
 	}
 	return r, nil
+}
+
+// policyOf describes the engine's bundle for reports.
+func policyOf(e *engine.Engine) report.Policy {
+	info := e.Bundle().Info
+	p := report.Policy{Name: info.Name, Version: info.Version, Revision: e.Revision(), Articles: map[string]report.Article{}}
+	for id, a := range info.Articles {
+		p.Articles[id] = report.Article{Title: a.Title, Description: a.Description, Severity: a.Severity, Action: a.Action}
+	}
+	return p
 }

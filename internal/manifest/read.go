@@ -22,6 +22,7 @@ const MaxFileSize = 64 << 20
 type Doc struct {
 	File   string
 	Index  int // document index within the file, from 0
+	Line   int // line the document starts on
 	Object map[string]any
 }
 
@@ -29,6 +30,18 @@ type Doc struct {
 func (d Doc) Kind() string      { return str(d.Object, "kind") }
 func (d Doc) Namespace() string { return str(meta(d.Object), "namespace") }
 func (d Doc) Name() string      { return str(meta(d.Object), "name") }
+
+// APIVersion is the object's apiVersion (the carried object's, for an AdmissionReview).
+func (d Doc) APIVersion() string {
+	if d.Object["kind"] == "AdmissionReview" {
+		if req, ok := d.Object["request"].(map[string]any); ok {
+			if obj, ok := req["object"].(map[string]any); ok {
+				return str(obj, "apiVersion")
+			}
+		}
+	}
+	return str(d.Object, "apiVersion")
+}
 
 func meta(o map[string]any) map[string]any {
 	// An AdmissionReview is reported by the object it carries.
@@ -164,7 +177,7 @@ func Parse(file string, data []byte) ([]Doc, charter.ErrorList) {
 			errs.Add(charter.Pos{File: file, Line: root.Line, Col: root.Column}, "document %d: %v", i, err)
 			continue
 		}
-		docs = append(docs, Doc{File: file, Index: i, Object: v.(map[string]any)})
+		docs = append(docs, Doc{File: file, Index: i, Line: root.Line, Object: v.(map[string]any)})
 	}
 	return docs, errs
 }

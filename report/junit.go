@@ -1,0 +1,82 @@
+package report
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// JUnit writes JUnit XML: one test suite per file, one test case per object;
+// a denied object is a failure, warnings and audits go to system-out.
+type JUnit struct{}
+
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name     string      `xml:"name,attr"`
+	Tests    int         `xml:"tests,attr"`
+	Failures int         `xml:"failures,attr"`
+	Cases    []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	ClassName string        `xml:"classname,attr"`
+	Failure   *junitFailure `xml:"failure,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitFailure struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr"`
+	Text    string `xml:",chardata"`
+}
+
+func (JUnit) Write(w io.Writer, p Policy, results []Result) error {
+	out := junitSuites{Name: "charter " + p.Name}
+	index := map[string]int{}
+	for _, r := range results {
+		i, ok := index[r.File]
+		if !ok {
+			i = len(out.Suites)
+			index[r.File] = i
+			out.Suites = append(out.Suites, junitSuite{Name: r.File})
+		}
+		c := junitCase{Name: fmt.Sprintf("%s #%d", objectName(r), r.Index), ClassName: r.File}
+		var denied, other []string
+		for _, v := range r.Violations {
+			line := fmt.Sprintf("%s %s: %s", v.Action, v.Article, v.Message)
+			if v.Action == "deny" {
+				denied = append(denied, line)
+			} else {
+				other = append(other, line)
+			}
+		}
+		if !r.Allowed {
+			c.Failure = &junitFailure{Message: fmt.Sprintf("denied by %d article(s)", len(denied)), Type: "deny", Text: strings.Join(denied, "\n")}
+			out.Suites[i].Failures++
+			out.Failures++
+		}
+		c.SystemOut = strings.Join(other, "\n")
+		out.Suites[i].Cases = append(out.Suites[i].Cases, c)
+		out.Suites[i].Tests++
+		out.Tests++
+	}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}

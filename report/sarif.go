@@ -1,0 +1,135 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+)
+
+// SARIF writes SARIF 2.1.0, for code-scanning dashboards: one rule per
+// article, one result per finding, located at the object's file and line.
+type SARIF struct{}
+
+type sarifLog struct {
+	Schema  string     `json:"$schema"`
+	Version string     `json:"version"`
+	Runs    []sarifRun `json:"runs"`
+}
+
+type sarifRun struct {
+	Tool    sarifTool     `json:"tool"`
+	Results []sarifResult `json:"results"`
+}
+
+type sarifTool struct {
+	Driver sarifDriver `json:"driver"`
+}
+
+type sarifDriver struct {
+	Name           string      `json:"name"`
+	Version        string      `json:"version,omitempty"`
+	InformationURI string      `json:"informationUri"`
+	Rules          []sarifRule `json:"rules"`
+}
+
+type sarifRule struct {
+	ID               string            `json:"id"`
+	Name             string            `json:"name,omitempty"`
+	ShortDescription sarifText         `json:"shortDescription"`
+	FullDescription  *sarifText        `json:"fullDescription,omitempty"`
+	Default          sarifDefault      `json:"defaultConfiguration"`
+	Properties       map[string]string `json:"properties,omitempty"`
+}
+
+type sarifDefault struct {
+	Level string `json:"level"`
+}
+
+type sarifText struct {
+	Text string `json:"text"`
+}
+
+type sarifResult struct {
+	RuleID    string          `json:"ruleId"`
+	Level     string          `json:"level"`
+	Message   sarifText       `json:"message"`
+	Locations []sarifLocation `json:"locations"`
+}
+
+type sarifLocation struct {
+	Physical sarifPhysical  `json:"physicalLocation"`
+	Logical  []sarifLogical `json:"logicalLocations,omitempty"`
+}
+
+type sarifPhysical struct {
+	Artifact sarifArtifact `json:"artifactLocation"`
+	Region   *sarifRegion  `json:"region,omitempty"`
+}
+
+type sarifArtifact struct {
+	URI string `json:"uri"`
+}
+
+type sarifRegion struct {
+	StartLine int `json:"startLine"`
+}
+
+type sarifLogical struct {
+	FullyQualifiedName string `json:"fullyQualifiedName"`
+	Kind               string `json:"kind"`
+}
+
+func sarifLevel(action string) string {
+	switch action {
+	case "deny":
+		return "error"
+	case "warn":
+		return "warning"
+	}
+	return "note"
+}
+
+func (SARIF) Write(w io.Writer, p Policy, results []Result) error {
+	run := sarifRun{Tool: sarifTool{Driver: sarifDriver{Name: "charter", Version: p.Version, InformationURI: "https://github.com/charter-dev/charter", Rules: []sarifRule{}}}, Results: []sarifResult{}}
+	ids := make([]string, 0, len(p.Articles))
+	for id := range p.Articles {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		a := p.Articles[id]
+		r := sarifRule{ID: id, Name: a.Title, ShortDescription: sarifText{a.Title}, Default: sarifDefault{sarifLevel(a.Action)}, Properties: map[string]string{"severity": a.Severity, "charter": p.Name}}
+		if a.Description != "" {
+			r.FullDescription = &sarifText{a.Description}
+		}
+		run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, r)
+	}
+	for _, res := range results {
+		loc := sarifLocation{Physical: sarifPhysical{Artifact: sarifArtifact{URI: res.File}}}
+		if res.Line > 0 {
+			loc.Physical.Region = &sarifRegion{StartLine: res.Line}
+		}
+		for _, v := range res.Violations {
+			l := loc
+			name := objectName(res)
+			if v.Path != "" {
+				name += "." + v.Path
+			}
+			l.Logical = []sarifLogical{{FullyQualifiedName: name, Kind: "object"}}
+			run.Results = append(run.Results, sarifResult{RuleID: v.Article, Level: sarifLevel(v.Action), Message: sarifText{v.Message}, Locations: []sarifLocation{l}})
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(sarifLog{Schema: "https://json.schemastore.org/sarif-2.1.0.json", Version: "2.1.0", Runs: []sarifRun{run}})
+}
+
+// objectName is kind/namespace/name, or kind/name for cluster-scoped objects.
+func objectName(r Result) string {
+	if r.Namespace == "" {
+		return fmt.Sprintf("%s/%s", r.Kind, r.Name)
+	}
+	return fmt.Sprintf("%s/%s/%s", r.Kind, r.Namespace, r.Name)
+}
