@@ -1,0 +1,114 @@
+package bench
+
+import (
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/charter-dev/charter/bundles"
+	"github.com/charter-dev/charter/charter"
+	"github.com/charter-dev/charter/compiler"
+)
+
+// compileAndBundle is what `charter build` does: load, compile, lay out, pack.
+func compileAndBundle(tb testing.TB, path string) []byte {
+	c, err := charter.Load(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out, err := compiler.Compile(c)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	files, err := bundles.FromOutput(out)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tgz, err := files.TarGz()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return tgz
+}
+
+func writeCharter(tb testing.TB, n int) string {
+	p := filepath.Join(tb.TempDir(), "bench.yaml")
+	if err := os.WriteFile(p, Charter(n), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
+// TestGeneratedCharter: the generated charter is valid and every article
+// becomes a module, so the benchmark measures real work.
+func TestGeneratedCharter(t *testing.T) {
+	p := writeCharter(t, 2*len(articleShapes))
+	c, err := charter.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := compiler.Compile(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(out.Info.Articles), 2*len(articleShapes); got != want {
+		t.Errorf("%d articles, want %d", got, want)
+	}
+	if got, want := len(out.Modules), 2*len(articleShapes)+2; got != want {
+		t.Errorf("%d modules, want %d (articles + library + aggregate)", got, want)
+	}
+}
+
+// TestManifests: the corpus is deterministic and mixes compliant and violating objects.
+func TestManifests(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	va, err := Manifests(a, 200, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vb, err := Manifests(b, 200, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if va != vb || va == 0 || va == 200 {
+		t.Errorf("violating = %d and %d of 200, want equal and mixed", va, vb)
+	}
+	x, _ := os.ReadFile(filepath.Join(a, "000", "app-00042.yaml"))
+	y, _ := os.ReadFile(filepath.Join(b, "000", "app-00042.yaml"))
+	if len(x) == 0 || string(x) != string(y) {
+		t.Errorf("corpus is not deterministic:\n%s\n---\n%s", x, y)
+	}
+}
+
+// BenchmarkCompileBundle1000 compiles and bundles a generated 1,000-article
+// charter (target: under 2 s per op).
+func BenchmarkCompileBundle1000(b *testing.B) {
+	p := writeCharter(b, 1000)
+	var size int
+	cpu0 := cpuTime()
+	for b.Loop() {
+		size = len(compileAndBundle(b, p))
+	}
+	b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
+	b.ReportMetric(float64(size), "bundle-bytes")
+}
+
+// cpuTime is the process's user+sys CPU time: on shared machines it says
+// more about the work done than wall time does.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkCompileBundle100 is the same at a tenth of the size, to show how it scales.
+func BenchmarkCompileBundle100(b *testing.B) {
+	p := writeCharter(b, 100)
+	for b.Loop() {
+		compileAndBundle(b, p)
+	}
+}
