@@ -64,11 +64,14 @@ template_paths := {
 pod_kinds := {"Pod", "PodTemplate", "ReplicationController", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob"}
 
 # The pod spec and metadata wherever they sit, with their path in the object.
-pods contains {"path": "", "value": resource} if {
+# An array, not a set: set members are hashed, and a pod is big.
+default pods := []
+
+pods := [{"path": "", "value": resource}] if {
 	template_paths[concat("/", [group, kind])] == []
 }
 
-pods contains {"path": concat(".", path), "value": template} if {
+pods := [{"path": concat(".", path), "value": template}] if {
 	path := template_paths[concat("/", [group, kind])]
 	path != []
 	template := object.get(resource, path, null)
@@ -76,15 +79,26 @@ pods contains {"path": concat(".", path), "value": template} if {
 }
 
 # Every container of a pod: init, regular and ephemeral, with its path.
-containers(pod) := {c |
-	some field in ["initContainers", "containers", "ephemeralContainers"]
-	some i, v in object.get(pod.value, ["spec", field], [])
-	c := {"path": sprintf("%s[%d]", [join(pod.path, concat(".", ["spec", field])), i]), "value": v}
+# Computed once per evaluation (a complete rule is cached), shared by all articles.
+containers(pod) := pod_containers[pod.path]
+
+pod_containers := {pod.path: cs |
+	some pod in pods
+	cs := [c |
+		some field in ["initContainers", "containers", "ephemeralContainers"]
+		some i, v in object.get(pod.value, ["spec", field], [])
+		c := {"path": sprintf("%s[%d]", [join(pod.path, concat(".", ["spec", field])), i]), "value": v}
+	]
 }
 
-volumes(pod) := {v |
-	some i, vol in object.get(pod.value, ["spec", "volumes"], [])
-	v := {"path": sprintf("%s[%d]", [join(pod.path, "spec.volumes"), i]), "value": vol}
+volumes(pod) := pod_volumes[pod.path]
+
+pod_volumes := {pod.path: vs |
+	some pod in pods
+	vs := [v |
+		some i, vol in object.get(pod.value, ["spec", "volumes"], [])
+		v := {"path": sprintf("%s[%d]", [join(pod.path, "spec.volumes"), i]), "value": vol}
+	]
 }
 
 # join appends a field path to a base path.
