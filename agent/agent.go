@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/charter-dev/charter/engine"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -41,7 +42,8 @@ type Agent struct {
 	metrics  *Metrics
 	mu       sync.RWMutex
 	rules    []Rule
-	applied  string // JSON of rules last written to the maps
+	engine   *engine.Engine // decides events when the source gives one
+	applied  string         // JSON of rules last written to the maps
 	scopeKey string
 	lostMu   sync.Mutex
 	lastLost uint64
@@ -128,8 +130,15 @@ func (a *Agent) Reload() error {
 			a.metrics.reloads.WithLabelValues("error").Inc()
 			return err
 		}
+		var eng *engine.Engine
+		if es, ok := a.opts.Source.(EngineSource); ok {
+			if eng, err = es.Engine(context.Background()); err != nil {
+				a.metrics.errors.WithLabelValues("engine").Inc()
+				a.log.Error("policy engine unavailable; events are recorded without engine decisions", "err", err)
+			}
+		}
 		a.mu.Lock()
-		a.rules, a.applied = rules, string(key)
+		a.rules, a.applied, a.engine = rules, string(key), eng
 		a.mu.Unlock()
 		a.metrics.rules.Set(float64(len(rules)))
 		a.metrics.reloads.WithLabelValues("applied").Inc()
@@ -221,6 +230,7 @@ func (a *Agent) handle(e Event) {
 	if e.Rule >= 1 && e.Rule <= len(a.rules) {
 		r = a.rules[e.Rule-1]
 	}
+	eng := a.engine
 	a.mu.RUnlock()
 	if e.Verdict == "denied" {
 		a.metrics.denials.WithLabelValues(e.Kind, r.Article).Inc()
@@ -235,6 +245,9 @@ func (a *Agent) handle(e Event) {
 	if e.Kind == "connect" {
 		rec.Dest = e.Dest.String()
 	}
+	if eng != nil {
+		a.decide(eng, e, &rec)
+	}
 	if p, err := a.cgroups.Path(e.CgroupID); err == nil {
 		rec.Cgroup = p
 		rec.Workload = ParseCgroupPath(p)
@@ -248,6 +261,32 @@ func (a *Agent) handle(e Event) {
 			a.metrics.errors.WithLabelValues("audit").Inc()
 			a.log.Error("audit", "err", err)
 		}
+	}
+}
+
+// decide asks the policy engine which articles the event falls under: the
+// kernel matched a rule index, the engine names the article, its action and
+// the message, and a disagreement between the two is counted and logged.
+func (a *Agent) decide(eng *engine.Engine, e Event, rec *AuditRecord) {
+	ev := engine.RuntimeEvent{Kind: e.Kind, Path: e.Path, Write: e.Write}
+	if e.Kind == "connect" {
+		ev.Dest = &engine.Dest{Addr: e.Dest.Addr().Unmap().String(), Port: int(e.Dest.Port())}
+	}
+	findings, err := eng.DecideRuntime(context.Background(), ev)
+	if err != nil {
+		a.metrics.errors.WithLabelValues("engine").Inc()
+		a.log.Error("engine decision", "err", err)
+		return
+	}
+	for _, f := range findings {
+		rec.Findings = append(rec.Findings, f.Article)
+		if f.Article == rec.Article || rec.Article == "" {
+			rec.Article, rec.Action, rec.Message = f.Article, f.Action, f.Message
+		}
+	}
+	if rec.Action == "" {
+		a.metrics.errors.WithLabelValues("engine_disagrees").Inc()
+		a.log.Warn("kernel matched a rule the engine does not confirm", "article", rec.Article, "kind", e.Kind, "path", e.Path)
 	}
 }
 

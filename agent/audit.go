@@ -16,8 +16,11 @@ type AuditRecord struct {
 	Article  string    `json:"article"`
 	Title    string    `json:"title,omitempty"`
 	Severity string    `json:"severity,omitempty"`
-	Kind     string    `json:"kind"`    // exec, connect, open
-	Verdict  string    `json:"verdict"` // audit, monitor, denied
+	Action   string    `json:"action,omitempty"`   // the article's action, as the engine decided it
+	Message  string    `json:"message,omitempty"`  // the engine's message
+	Findings []string  `json:"findings,omitempty"` // every article the engine found for the event
+	Kind     string    `json:"kind"`               // exec, connect, open
+	Verdict  string    `json:"verdict"`            // audit, monitor, denied
 	Mode     string    `json:"mode"`
 	Hook     string    `json:"hook"`
 	PID      uint32    `json:"pid"`

@@ -1,12 +1,46 @@
 package agent
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/charter-dev/charter/bundles"
 	"github.com/charter-dev/charter/charter"
 	"github.com/charter-dev/charter/compiler"
+	"github.com/charter-dev/charter/engine"
 )
+
+// EngineSource is a rule source that can also give the policy engine, which
+// the agent asks to decide every kernel event (article, action, message).
+type EngineSource interface {
+	Engine(ctx context.Context) (*engine.Engine, error)
+}
+
+// Engine compiles the charters and prepares the engine over them.
+func (s CharterSource) Engine(ctx context.Context) (*engine.Engine, error) {
+	c, err := charter.LoadPaths(s.Paths)
+	if err != nil {
+		return nil, fmt.Errorf("load charter: %w", err)
+	}
+	out, err := compiler.Compile(c)
+	if err != nil {
+		return nil, fmt.Errorf("compile charter: %w", err)
+	}
+	b, err := bundles.Compile(out)
+	if err != nil {
+		return nil, err
+	}
+	return engine.New(ctx, b)
+}
+
+// Engine reads the bundle and prepares the engine over it.
+func (s BundleSource) Engine(ctx context.Context) (*engine.Engine, error) {
+	b, err := bundles.ReadFile(s.Path)
+	if err != nil {
+		return nil, fmt.Errorf("read bundle: %w", err)
+	}
+	return engine.New(ctx, b)
+}
 
 // RuleSource yields the current runtime rules. The agent asks again on every
 // reload tick and updates the maps when the answer changed.

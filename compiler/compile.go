@@ -14,6 +14,12 @@ import (
 //go:embed lib.rego
 var libSource string
 
+//go:embed runtime.rego
+var runtimeSource string
+
+// RuntimeQuery answers the findings of one kernel event of the node agent.
+const RuntimeQuery = "data.charter.runtime.findings"
+
 // DecisionQuery is the query that answers a whole decision.
 const DecisionQuery = "data.charter.decision"
 
@@ -58,6 +64,14 @@ type RuntimeArticle struct {
 	Title    string          `json:"title"`
 	Severity string          `json:"severity"`
 	Runtime  charter.Runtime `json:"runtime"`
+	Connect  []NetTarget     `json:"connect,omitempty"` // runtime.connect.deny, parsed
+}
+
+// NetTarget is a parsed connect target; port 0 means every port.
+type NetTarget struct {
+	Target string `json:"target"`
+	CIDR   string `json:"cidr"`
+	Port   int    `json:"port"`
 }
 
 // CouncilInfo carries the council threshold and key names for overrides.
@@ -80,6 +94,7 @@ func Compile(c *charter.Charter) (*Output, error) {
 	}
 	out.Modules["charter/lib.rego"] = libSource + scopeRules(c.Spec.Scope)
 	out.Modules["charter/charter.rego"] = aggregate(mods)
+	out.Modules["charter/runtime.rego"] = runtimeSource
 	for _, m := range mods {
 		out.Modules[m.path] = m.src
 	}
@@ -238,7 +253,15 @@ func info(c *charter.Charter) Info {
 		}
 		in.Articles[a.ID] = ai
 		if a.Runtime != nil {
-			in.Runtime = append(in.Runtime, RuntimeArticle{Article: a.ID, Title: a.Title, Severity: a.Severity, Runtime: *a.Runtime})
+			ra := RuntimeArticle{Article: a.ID, Title: a.Title, Severity: a.Severity, Runtime: *a.Runtime}
+			if c := a.Runtime.Connect; c != nil {
+				for _, t := range c.Deny {
+					if nt, err := charter.ParseNetTarget(t); err == nil { // the parser rejected bad targets
+						ra.Connect = append(ra.Connect, NetTarget{Target: t, CIDR: nt.Prefix.String(), Port: int(nt.Port)})
+					}
+				}
+			}
+			in.Runtime = append(in.Runtime, ra)
 		}
 	}
 	return in

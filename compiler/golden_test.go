@@ -27,6 +27,9 @@ func TestGolden(t *testing.T) {
 			var b strings.Builder
 			for _, name := range sortedNames(out.Modules) {
 				src := out.Modules[name]
+				if name == "charter/runtime.rego" {
+					continue // static
+				}
 				if name == "charter/lib.rego" {
 					src = src[strings.Index(src, "# The charter's scope"):]
 				}

@@ -37,9 +37,10 @@ func (d Decision) All() []Finding {
 	return append(out, d.Audits...)
 }
 
-// Engine holds one prepared decision query over one bundle.
+// Engine holds the prepared queries over one bundle.
 type Engine struct {
 	query    rego.PreparedEvalQuery
+	runtime  rego.PreparedEvalQuery
 	bundle   *bundles.Bundle
 	revision string
 }
@@ -57,7 +58,15 @@ func New(ctx context.Context, b *bundles.Bundle) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prepare decision query: %w", err)
 	}
-	return &Engine{query: q, bundle: b, revision: b.Revision()}, nil
+	rq, err := rego.New(
+		rego.Query(compiler.RuntimeQuery),
+		rego.ParsedBundle("charter", b.OPA),
+		rego.SetRegoVersion(ast.RegoV1),
+	).PrepareForEval(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("prepare runtime query: %w", err)
+	}
+	return &Engine{query: q, runtime: rq, bundle: b, revision: b.Revision()}, nil
 }
 
 // Revision is the bundle revision this engine enforces.
@@ -129,4 +138,34 @@ func findings(v any) ([]Finding, error) {
 		})
 	}
 	return out, nil
+}
+
+// RuntimeEvent is one kernel event of the node agent.
+type RuntimeEvent struct {
+	Kind  string `json:"kind"`            // exec, connect, open
+	Path  string `json:"path,omitempty"`  // exec: the binary; open: the file
+	Write bool   `json:"write,omitempty"` // open: write access asked
+	Dest  *Dest  `json:"dest,omitempty"`  // connect
+}
+
+// Dest is a connect destination.
+type Dest struct {
+	Addr string `json:"addr"`
+	Port int    `json:"port"`
+}
+
+// DecideRuntime returns the runtime articles a kernel event falls under.
+func (e *Engine) DecideRuntime(ctx context.Context, ev RuntimeEvent) ([]Finding, error) {
+	in := map[string]any{"kind": ev.Kind, "path": ev.Path, "write": ev.Write}
+	if ev.Dest != nil {
+		in["dest"] = map[string]any{"addr": ev.Dest.Addr, "port": ev.Dest.Port}
+	}
+	rs, err := e.runtime.Eval(ctx, rego.EvalInput(in))
+	if err != nil {
+		return nil, fmt.Errorf("evaluate runtime event: %w", err)
+	}
+	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
+		return nil, nil
+	}
+	return findings(rs[0].Expressions[0].Value)
 }

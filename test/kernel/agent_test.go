@@ -132,6 +132,11 @@ func TestAgentFromCharter(t *testing.T) {
 		if r.Article != "AD-020" || r.Verdict != "denied" || r.Path != want || r.Cgroup != strings.TrimPrefix(cg.path, root) {
 			t.Errorf("audit record %d = %+v", i, r)
 		}
+		// The engine decided the same event: article, action and message.
+		t.Logf("engine: action=%s findings=%v message=%q", r.Action, r.Findings, r.Message)
+		if r.Action != "deny" || len(r.Findings) != 1 || !strings.Contains(r.Message, "exec of "+want+" is denied") {
+			t.Errorf("audit record %d lacks the engine decision: %+v", i, r)
+		}
 	}
 	if got := counterSum(t, reg, "charter_agent_denials_total"); got != 2 {
 		t.Errorf("charter_agent_denials_total = %v, want 2", got)
