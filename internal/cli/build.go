@@ -5,12 +5,16 @@ import (
 	"os"
 
 	"github.com/charter-dev/charter/bundles"
+	"github.com/charter-dev/charter/charter"
+	"github.com/charter-dev/charter/compiler"
+	"github.com/charter-dev/charter/internal/testrun"
 	"github.com/spf13/cobra"
 )
 
 type buildOptions struct {
 	Output string
 	Format string
+	Tests  bool
 }
 
 func newBuildCommand() *cobra.Command {
@@ -20,9 +24,14 @@ func newBuildCommand() *cobra.Command {
 		Short: "Compile charters into a deterministic OPA bundle",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, out, err := compileCharters(args)
+			c, out, err := compileCharters(args)
 			if err != nil {
 				return err
+			}
+			if o.Tests {
+				if err := addTests(c, out); err != nil {
+					return err
+				}
 			}
 			files, err := bundles.FromOutput(out)
 			if err != nil {
@@ -59,6 +68,7 @@ func newBuildCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "bundle.tar.gz", "output file, directory, or - for stdout")
 	cmd.Flags().StringVar(&o.Format, "format", "tar.gz", "tar.gz or dir")
+	cmd.Flags().BoolVar(&o.Tests, "tests", false, "also write the articles' inline tests as Rego tests (charter/tests/), for opa test")
 	return cmd
 }
 
@@ -68,4 +78,26 @@ func bundleRevision(f bundles.Files) string {
 		return "?"
 	}
 	return m.Revision
+}
+
+// addTests compiles the inline tests into Rego test modules of the bundle.
+func addTests(c *charter.Charter, out *compiler.Output) error {
+	objects := compiler.TestObjects{}
+	for _, a := range c.Spec.Articles {
+		for _, t := range a.Tests {
+			objs, err := testrun.Objects(t)
+			if err != nil {
+				return badInput(fmt.Errorf("%s: %w", t.Pos, err))
+			}
+			objects[t] = objs
+		}
+	}
+	tests, err := compiler.CompileTests(c, objects)
+	if err != nil {
+		return err
+	}
+	for name, src := range tests {
+		out.Modules[name] = src
+	}
+	return nil
 }

@@ -175,3 +175,17 @@ func TestTestCommandReportsFailure(t *testing.T) {
 		t.Errorf("exit %d\n%s", code, out)
 	}
 }
+
+func TestBuildWithTests(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "b")
+	if code, _, stderr := run(t, "", "build", "--tests", "--format", "dir", "-o", dir, "../../policies/anti-delos.yaml"); code != 0 {
+		t.Fatalf("build --tests: %s", stderr)
+	}
+	src, err := os.ReadFile(filepath.Join(dir, "charter", "tests", "ad_001_test.rego"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(src), "package charter.articles.ad_001_test") || !strings.Contains(string(src), "with input as") {
+		t.Errorf("test module:\n%s", src)
+	}
+}

@@ -43,7 +43,7 @@ func Run(ctx context.Context, e *engine.Engine, c *charter.Charter, run *regexp.
 }
 
 func check(ctx context.Context, e *engine.Engine, a *charter.Article, t *charter.Test) (bool, string) {
-	objects, err := objects(t)
+	objects, err := Objects(t)
 	if err != nil {
 		return false, err.Error()
 	}
@@ -70,7 +70,8 @@ func check(ctx context.Context, e *engine.Engine, a *charter.Article, t *charter
 	return true, ""
 }
 
-func objects(t *charter.Test) ([]map[string]any, error) {
+// Objects reads the objects of a test: its inline object, or every document of its file.
+func Objects(t *charter.Test) ([]map[string]any, error) {
 	if t.Object != nil {
 		return []map[string]any{t.Object}, nil
 	}

@@ -1,0 +1,153 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/charter-dev/charter/webhook"
+	"github.com/charter-dev/charter/webhook/certs"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+func newWebhookCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "webhook",
+		Short: "Kubernetes validating admission webhook: serve, certificates, configuration",
+	}
+	cmd.AddCommand(newWebhookServeCommand(), newWebhookCertsCommand(), newWebhookConfigCommand())
+	return cmd
+}
+
+type webhookServeOptions struct {
+	webhook.Options
+	Namespace string
+}
+
+func (o *webhookServeOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.BundlePath, "bundle", "", "compiled bundle (.tar.gz or directory) or charter file (.yaml) to enforce; reloaded when it changes")
+	fs.StringVar(&o.CertFile, "tls-cert", "", "serving certificate (PEM); reloaded when it changes")
+	fs.StringVar(&o.KeyFile, "tls-key", "", "serving key (PEM); reloaded when it changes")
+	fs.StringVar(&o.Listen, "listen", ":8443", "HTTPS listen address")
+	fs.StringVar(&o.MinTLSVersion, "tls-min-version", "1.2", "minimum TLS version: 1.2 or 1.3")
+	fs.StringVar(&o.AuditLog, "audit-log", "", "append every decision as a JSON line to FILE (- for stdout)")
+	fs.BoolVar(&o.FailOpen, "fail-open", false, "admit, with a warning, when the policy cannot be evaluated (default: deny)")
+	fs.StringSliceVar(&o.ExcludeNamespaces, "exclude-namespaces", webhook.DefaultExcludeNamespaces, "namespaces admitted without evaluation (the webhook's own namespace is always added)")
+	fs.StringVar(&o.Namespace, "namespace", os.Getenv("POD_NAMESPACE"), "the webhook's own namespace (default $POD_NAMESPACE)")
+	fs.DurationVar(&o.Timeout, "timeout", webhook.DefaultTimeout, "evaluation deadline; keep it below the webhook configuration's timeoutSeconds")
+	fs.DurationVar(&o.ReloadInterval, "reload-interval", 2*time.Second, "how often to check the bundle and certificate files for changes")
+}
+
+func newWebhookServeCommand() *cobra.Command {
+	var o webhookServeOptions
+	cmd := &cobra.Command{
+		Use:   "serve --bundle PATH --tls-cert FILE --tls-key FILE",
+		Short: "Serve AdmissionReview requests over HTTPS on /validate, with /healthz, /readyz and /metrics",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.BundlePath == "" || o.CertFile == "" || o.KeyFile == "" {
+				return badInput(errors.New("--bundle, --tls-cert and --tls-key are required"))
+			}
+			if o.Namespace != "" {
+				o.ExcludeNamespaces = append(o.ExcludeNamespaces, o.Namespace)
+			}
+			o.Logger = slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			s, err := webhook.New(ctx, o.Options)
+			if err != nil {
+				return badInput(err)
+			}
+			return s.ListenAndServe(ctx)
+		},
+	}
+	o.AddFlags(cmd.Flags())
+	return cmd
+}
+
+type webhookCertsOptions struct {
+	certs.Options
+	Out string
+}
+
+func (o *webhookCertsOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.Out, "out", "", "directory to write ca.crt, tls.crt and tls.key into")
+	fs.StringVar(&o.Service, "service", "charter-webhook", "the webhook's Service name")
+	fs.StringVar(&o.Namespace, "namespace", "charter", "the webhook's namespace")
+	fs.DurationVar(&o.Validity, "validity", 365*24*time.Hour, "how long the certificates are valid")
+}
+
+func newWebhookCertsCommand() *cobra.Command {
+	var o webhookCertsOptions
+	cmd := &cobra.Command{
+		Use:   "certs --out DIR [--service NAME] [--namespace NS]",
+		Short: "Write a CA and a serving certificate for NAME.NS.svc, NAME.NS.svc.cluster.local, localhost and 127.0.0.1",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.Out == "" {
+				return badInput(errors.New("--out is required"))
+			}
+			b, err := certs.Generate(o.Options)
+			if err != nil {
+				return badInput(err)
+			}
+			if err := b.Write(o.Out); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s/{%s,%s,%s} for %v and 127.0.0.1\n",
+				o.Out, certs.CAFile, certs.CertFile, certs.KeyFile, o.DNSNames())
+			return nil
+		},
+	}
+	o.AddFlags(cmd.Flags())
+	return cmd
+}
+
+type webhookConfigOptions struct {
+	webhook.ConfigOptions
+	CAFile string
+}
+
+func (o *webhookConfigOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.CAFile, "ca", "", "CA certificate (PEM) for the caBundle, e.g. DIR/ca.crt from `charter webhook certs`")
+	fs.StringVar(&o.Name, "name", "charter", "ValidatingWebhookConfiguration name")
+	fs.StringVar(&o.Service, "service", "charter-webhook", "the webhook's Service name")
+	fs.StringVar(&o.Namespace, "namespace", "charter", "the webhook's namespace (also excluded from admission)")
+	fs.Int32Var(&o.Port, "port", 443, "the Service port")
+	fs.StringVar(&o.URL, "url", "", "register the webhook by URL instead of Service, e.g. https://127.0.0.1:8443/validate")
+	fs.StringVar(&o.FailurePolicy, "failure-policy", "Fail", "Fail (deny when the webhook is unreachable) or Ignore")
+	fs.Int32Var(&o.TimeoutSeconds, "timeout-seconds", 3, "apiserver timeout for each call")
+	fs.StringSliceVar(&o.ExcludeNamespaces, "exclude-namespaces", webhook.DefaultExcludeNamespaces, "namespaces the apiserver never sends (plus --namespace)")
+}
+
+func newWebhookConfigCommand() *cobra.Command {
+	var o webhookConfigOptions
+	cmd := &cobra.Command{
+		Use:   "config --ca FILE [--service NAME --namespace NS | --url URL]",
+		Short: "Print the ValidatingWebhookConfiguration with the caBundle filled in",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.CAFile == "" {
+				return badInput(errors.New("--ca is required"))
+			}
+			ca, err := os.ReadFile(o.CAFile)
+			if err != nil {
+				return badInput(err)
+			}
+			o.CABundle = ca
+			out, err := webhook.ConfigYAML(o.ConfigOptions)
+			if err != nil {
+				return badInput(err)
+			}
+			_, err = cmd.OutOrStdout().Write(out)
+			return err
+		},
+	}
+	o.AddFlags(cmd.Flags())
+	return cmd
+}
