@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"context"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -10,6 +12,8 @@ import (
 	"github.com/charter-dev/charter/bundles"
 	"github.com/charter-dev/charter/charter"
 	"github.com/charter-dev/charter/compiler"
+	"github.com/charter-dev/charter/engine"
+	"gopkg.in/yaml.v3"
 )
 
 // compileAndBundle is what `charter build` does: load, compile, lay out, pack.
@@ -111,4 +115,64 @@ func BenchmarkCompileBundle100(b *testing.B) {
 	for b.Loop() {
 		compileAndBundle(b, p)
 	}
+}
+
+// BenchmarkDecideRestricted is the per-object cost of charter eval without
+// I/O: the restricted charter's decision on generated Pods and Deployments.
+func BenchmarkDecideRestricted(b *testing.B) {
+	path := filepath.Join("..", "..", "policies", "pod-security-restricted.yaml")
+	if _, err := os.Stat(path); err != nil {
+		b.Fatal(err)
+	}
+	bundle, err := bundles.Compile(compileOutput(b, path))
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := engine.New(context.Background(), bundle)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := b.TempDir()
+	if _, err := Manifests(dir, 200, 2); err != nil {
+		b.Fatal(err)
+	}
+	var objs []any
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		var v map[string]any
+		if err := yaml.Unmarshal(data, &v); err != nil {
+			return err
+		}
+		objs = append(objs, v)
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	i := 0
+	for b.Loop() {
+		if _, err := e.Decide(ctx, objs[i%len(objs)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+func compileOutput(tb testing.TB, path string) *compiler.Output {
+	c, err := charter.Load(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out, err := compiler.Compile(c)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return out
 }
