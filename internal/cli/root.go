@@ -54,7 +54,7 @@ func NewRoot(s Streams) *cobra.Command {
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput(err) })
-	root.AddCommand(newValidateCommand(), newBuildCommand(), newEvalCommand(), newTestCommand(), newAgentCommand())
+	root.AddCommand(newValidateCommand(), newBuildCommand(), newEvalCommand(), newTestCommand(), newWebhookCommand(), newAgentCommand())
 	return root
 }
 
