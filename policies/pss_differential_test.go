@@ -31,9 +31,9 @@ type pssCase struct {
 
 // pssStats counts what a differential run covered.
 type pssStats struct {
-	mu                        sync.Mutex
+	mu                         sync.Mutex
 	decisions, allowed, denied int
-	mismatches                []string
+	mismatches                 []string
 }
 
 // pssRun compares the charters with upstream on every case, in parallel over
@@ -117,7 +117,9 @@ func pssCompare(c pssCase, charters map[api.Level]*pssCharter, oracle *pssOracle
 	}
 }
 
-func indent(s string) string { return "    " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n    ") }
+func indent(s string) string {
+	return "    " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n    ")
+}
 
 // TestPSSDifferentialFixtures runs every upstream fixture of the latest policy
 // version, bare and inside every workload kind, through both charters and the

@@ -231,7 +231,7 @@ func (g *pssGen) volume(i int) map[string]any {
 	return v
 }
 
-var pssBadnesses = []float64{0, 0.02, 0.05, 0.1, 0.2, 0.5}
+var pssBadnesses = []float64{0, 0, 0.01, 0.03, 0.08, 0.2, 0.5}
 
 // pod returns one generated pod.
 func (g *pssGen) pod(i int) map[string]any {
