@@ -75,6 +75,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Decisions the audit sink failed to record.",
 		}),
 	}
+	// Export every reason at zero, so alerts on rate() work before the first error.
+	for _, reason := range []string{"error", "timeout", "no_bundle", "panic"} {
+		m.EvalErrors.WithLabelValues(reason)
+	}
 	if reg != nil {
 		reg.MustRegister(m.Requests, m.Latency, m.Rejected, m.EvalErrors, m.Panics, m.BundleInfo,
 			m.BundleReloads, m.BundleFailures, m.TLSReloads, m.TLSReloadFailures, m.AuditErrors)

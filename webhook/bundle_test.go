@@ -1,0 +1,155 @@
+package webhook
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+func copyFile(t testing.TB, src, dst string) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Write then rename, as a ConfigMap update or `cp` to a temp file would.
+	tmp := dst + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestHolderReload(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "charter.yaml")
+	copyFile(t, "testdata/charter.yaml", path)
+	m := NewMetrics(nil)
+	h := NewHolder(path, HolderOptions{Metrics: m, Logger: quiet})
+	if h.Ready() || h.Current() != nil {
+		t.Fatal("ready before loading")
+	}
+	if err := h.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first := h.Current().Revision()
+	if !h.Ready() || testutil.ToFloat64(m.BundleInfo.WithLabelValues(first)) != 1 {
+		t.Fatal("not ready after loading, or revision metric missing")
+	}
+
+	t.Run("unchanged file is not reloaded", func(t *testing.T) {
+		changed, err := h.Reload(ctx)
+		if err != nil || changed {
+			t.Fatalf("Reload = %v, %v; want false, nil", changed, err)
+		}
+	})
+
+	t.Run("broken bundle is rejected and the last good keeps enforcing", func(t *testing.T) {
+		if err := os.WriteFile(path, []byte("apiVersion: charter.dev/v1\nkind: Charter\nspec: {articles: [{id: 1}]}\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		changed, err := h.Reload(ctx)
+		if err == nil || changed {
+			t.Fatalf("Reload = %v, %v; want an error", changed, err)
+		}
+		if got := h.Current().Revision(); got != first {
+			t.Fatalf("revision = %s, want the last good %s", got, first)
+		}
+		if got := testutil.ToFloat64(m.BundleFailures); got != 1 {
+			t.Errorf("charter_bundle_reload_failures_total = %v, want 1", got)
+		}
+		// The same broken file is not retried (and logged) on every poll.
+		if changed, err := h.Reload(ctx); err != nil || changed {
+			t.Errorf("second Reload of the same broken file = %v, %v", changed, err)
+		}
+		resp := decodeResponse(t, post(NewHandler(HandlerOptions{Source: h, Logger: quiet}), "application/json",
+			mustJSON(t, review("CREATE", podObject("default", privileged)))))
+		if resp.Allowed {
+			t.Error("the last good bundle stopped enforcing")
+		}
+	})
+
+	t.Run("changed bundle is swapped in", func(t *testing.T) {
+		copyFile(t, "testdata/charter-v2.yaml", path)
+		changed, err := h.Reload(ctx)
+		if err != nil || !changed {
+			t.Fatalf("Reload = %v, %v; want true, nil", changed, err)
+		}
+		second := h.Current().Revision()
+		if second == first {
+			t.Fatal("revision did not change")
+		}
+		if testutil.ToFloat64(m.BundleInfo.WithLabelValues(second)) != 1 || testutil.ToFloat64(m.BundleInfo.WithLabelValues(first)) != 0 {
+			t.Error("charter_bundle_info does not show only the new revision")
+		}
+		resp := decodeResponse(t, post(NewHandler(HandlerOptions{Source: h, Logger: quiet}), "application/json",
+			mustJSON(t, review("CREATE", podObject("default", privileged)))))
+		if resp.Allowed || resp.Result.Message[:8] != "[AD-101]" {
+			t.Errorf("new bundle not in force: %+v", resp.Result)
+		}
+	})
+}
+
+// TestHolderWatchUnderLoad swaps bundles back and forth while requests flow
+// (run with -race): every request is decided by exactly one whole bundle.
+func TestHolderWatchUnderLoad(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "charter.yaml")
+	copyFile(t, "testdata/charter.yaml", path)
+	h := NewHolder(path, HolderOptions{Logger: quiet})
+	if err := h.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	go h.Watch(ctx, time.Millisecond)
+	handler := NewHandler(HandlerOptions{Source: h, Logger: quiet})
+	body := mustJSON(t, review("CREATE", podObject("default", privileged)))
+	stop := make(chan struct{})
+	done := make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				done <- n
+				return
+			default:
+			}
+			resp := decodeResponse(t, post(handler, "application/json", body))
+			if resp.Allowed {
+				t.Error("a request was admitted during a reload")
+			}
+			n++
+		}
+	}()
+	for i := range 6 {
+		src := "testdata/charter.yaml"
+		if i%2 == 0 {
+			src = "testdata/charter-v2.yaml"
+		}
+		prev := h.Current().Revision()
+		copyFile(t, src, path)
+		waitFor(t, func() bool { return h.Current().Revision() != prev })
+	}
+	close(stop)
+	if n := <-done; n == 0 {
+		t.Error("no requests were made during the reloads")
+	}
+}
+
+// waitFor polls cond without a deadline of its own: the test binary's
+// -timeout is the only clock, so slow machines never fail it.
+func waitFor(t testing.TB, cond func() bool) {
+	t.Helper()
+	for !cond() {
+		time.Sleep(time.Millisecond)
+	}
+}

@@ -1,0 +1,187 @@
+package webhook
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Options configure a Server; `charter webhook serve` fills them from flags.
+type Options struct {
+	Listen            string // ":8443" when empty
+	BundlePath        string
+	CertFile, KeyFile string
+	MinTLSVersion     string // "1.2" (default) or "1.3"
+	AuditLog          string // JSON-lines file, "-" for stdout, "" for none
+	FailOpen          bool
+	ExcludeNamespaces []string      // DefaultExcludeNamespaces when nil
+	Timeout           time.Duration // evaluation deadline, DefaultTimeout when zero
+	ReloadInterval    time.Duration // bundle and certificate poll, 2 s when zero
+	ShutdownTimeout   time.Duration // drain time on stop, 10 s when zero
+	Logger            *slog.Logger
+}
+
+// Server is the webhook's HTTPS server with everything around the handler.
+type Server struct {
+	opts     Options
+	log      *slog.Logger
+	registry *prometheus.Registry
+	metrics  *Metrics
+	holder   *Holder
+	certs    *CertReloader
+	audit    AuditSink
+	closer   func() error
+	handler  *Handler
+	tls      *tls.Config
+	stopping atomic.Bool
+}
+
+// New loads the bundle and the key pair and builds the server; it does not
+// listen yet. A bundle that does not load is an error here: the webhook never
+// starts without a policy.
+func New(ctx context.Context, o Options) (*Server, error) {
+	if o.Listen == "" {
+		o.Listen = ":8443"
+	}
+	if o.ExcludeNamespaces == nil {
+		o.ExcludeNamespaces = DefaultExcludeNamespaces
+	}
+	if o.ReloadInterval <= 0 {
+		o.ReloadInterval = 2 * time.Second
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = 10 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.BundlePath == "" {
+		return nil, errors.New("webhook: a bundle is required")
+	}
+	if o.CertFile == "" || o.KeyFile == "" {
+		return nil, errors.New("webhook: a TLS certificate and key are required")
+	}
+	minTLS, err := ParseTLSVersion(o.MinTLSVersion)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: o, log: o.Logger, registry: prometheus.NewRegistry(), closer: func() error { return nil }}
+	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.metrics = NewMetrics(s.registry)
+
+	s.holder = NewHolder(o.BundlePath, HolderOptions{Metrics: s.metrics, Logger: s.log})
+	if err := s.holder.Load(ctx); err != nil {
+		return nil, err
+	}
+	if s.certs, err = NewCertReloader(o.CertFile, o.KeyFile, s.metrics, s.log); err != nil {
+		return nil, err
+	}
+	s.audit = Discard
+	if o.AuditLog != "" {
+		j, err := OpenJSONLines(o.AuditLog)
+		if err != nil {
+			return nil, err
+		}
+		s.audit, s.closer = j, j.Close
+	}
+	s.handler = NewHandler(HandlerOptions{
+		Source: s.holder, FailOpen: o.FailOpen, Timeout: o.Timeout, ExcludeNamespaces: o.ExcludeNamespaces,
+		Audit: s.audit, Metrics: s.metrics, Logger: s.log,
+	})
+	s.tls = &tls.Config{MinVersion: minTLS, GetCertificate: s.certs.GetCertificate}
+	return s, nil
+}
+
+// Holder is the server's bundle holder.
+func (s *Server) Holder() *Holder { return s.holder }
+
+// Certs is the server's certificate reloader.
+func (s *Server) Certs() *CertReloader { return s.certs }
+
+// Metrics are the server's metrics.
+func (s *Server) Metrics() *Metrics { return s.metrics }
+
+// TLSConfig is the server's TLS configuration (for httptest and tests).
+func (s *Server) TLSConfig() *tls.Config { return s.tls.Clone() }
+
+// Handler routes /validate, /healthz, /readyz and /metrics.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/validate", s.handler)
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("/readyz", s.readyz)
+	mux.Handle("/metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
+	return mux
+}
+
+// readyz is ready while a bundle is active and the server is not draining.
+func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
+	switch {
+	case s.stopping.Load():
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+	case !s.holder.Ready():
+		http.Error(w, "no bundle loaded", http.StatusServiceUnavailable)
+	default:
+		_, _ = w.Write([]byte("ok " + s.holder.Current().Revision() + "\n"))
+	}
+}
+
+// ListenAndServe listens on Options.Listen and serves until ctx is done.
+func (s *Server) ListenAndServe(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.opts.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve serves HTTPS on ln until ctx is done, watching the bundle and the key
+// pair meanwhile, then drains in-flight requests and closes the audit sink.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		TLSConfig:         s.tls,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      15 * time.Second,
+		IdleTimeout:       90 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go s.holder.Watch(wctx, s.opts.ReloadInterval)
+	go s.certs.Watch(wctx, s.opts.ReloadInterval)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	s.log.Info("webhook serving", "addr", ln.Addr().String(), "revision", s.holder.Current().Revision(),
+		"failOpen", s.opts.FailOpen, "exclude", s.opts.ExcludeNamespaces)
+	select {
+	case err := <-errc:
+		_ = s.closer()
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.stopping.Store(true)
+	sctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if cerr := s.closer(); err == nil {
+		err = cerr
+	}
+	s.log.Info("webhook stopped")
+	return err
+}

@@ -1,0 +1,133 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/charter-dev/charter/webhook/certs"
+)
+
+// TestServer starts the whole server on a real TLS listener, as `charter
+// webhook serve` does, and checks every endpoint, then stops it.
+func TestServer(t *testing.T) {
+	dir := t.TempDir()
+	b := writeCerts(t, dir)
+	audit := filepath.Join(dir, "audit.jsonl")
+	s, err := New(context.Background(), Options{
+		BundlePath: "testdata/charter.yaml",
+		CertFile:   filepath.Join(dir, certs.CertFile), KeyFile: filepath.Join(dir, certs.KeyFile),
+		AuditLog: audit, Logger: quiet, ReloadInterval: 10 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, ln) }()
+
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(b.CA)
+	c := client(roots, true)
+	base := "https://" + ln.Addr().String()
+	get := func(path string) (int, string) {
+		resp, err := c.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, _ := get("/healthz"); code != 200 {
+		t.Errorf("/healthz = %d", code)
+	}
+	if code, body := get("/readyz"); code != 200 || !strings.Contains(body, s.Holder().Current().Revision()) {
+		t.Errorf("/readyz = %d %q", code, body)
+	}
+	resp, err := c.Post(base+"/validate", "application/json", bytes.NewReader(mustJSON(t, review("CREATE", podObject("default", privileged)))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("/validate = %d", resp.StatusCode)
+	}
+	_, metrics := get("/metrics")
+	for _, m := range []string{
+		`charter_admission_requests_total{decision="denied",kind="Pod",operation="CREATE"} 1`,
+		`charter_admission_duration_seconds_bucket{decision="denied",le="0.0001"}`,
+		`charter_bundle_info{revision="` + s.Holder().Current().Revision() + `"} 1`,
+		"charter_evaluation_errors_total", "charter_bundle_reload_failures_total", "charter_tls_reloads_total",
+		"process_resident_memory_bytes",
+	} {
+		if !strings.Contains(metrics, m) {
+			t.Errorf("/metrics has no %s", m)
+		}
+	}
+
+	cancel()
+	if err := <-served; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	lines := readLines(t, audit)
+	if len(lines) != 1 || !strings.Contains(lines[0], `"decision":"denied"`) {
+		t.Errorf("audit log = %q", lines)
+	}
+}
+
+func TestServerRefusesBrokenBundle(t *testing.T) {
+	dir := t.TempDir()
+	writeCerts(t, dir)
+	_, err := New(context.Background(), Options{
+		BundlePath: filepath.Join(dir, "missing.tar.gz"),
+		CertFile:   filepath.Join(dir, certs.CertFile), KeyFile: filepath.Join(dir, certs.KeyFile), Logger: quiet,
+	})
+	if err == nil {
+		t.Fatal("server built without a bundle")
+	}
+}
+
+func TestReadyz(t *testing.T) {
+	s := &Server{holder: NewHolder("testdata/charter.yaml", HolderOptions{Logger: quiet})}
+	code := func() int {
+		w := httptest.NewRecorder()
+		s.readyz(w, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		return w.Code
+	}
+	if got := code(); got != http.StatusServiceUnavailable {
+		t.Errorf("/readyz before a bundle = %d, want 503", got)
+	}
+	if err := s.holder.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := code(); got != http.StatusOK {
+		t.Errorf("/readyz with a bundle = %d, want 200", got)
+	}
+	s.stopping.Store(true)
+	if got := code(); got != http.StatusServiceUnavailable {
+		t.Errorf("/readyz while draining = %d, want 503", got)
+	}
+}
+
+func readLines(t testing.TB, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSpace(string(b)), "\n")
+}
