@@ -236,7 +236,7 @@ func TestOPAServer(t *testing.T) {
 						errs[i] = err.Error()
 						return
 					}
-					resp, err := http.Post(base+"/v1/data/charter/decision", "application/json", bytes.NewReader(body))
+					resp, err := httpClient.Post(base+"/v1/data/charter/decision", "application/json", bytes.NewReader(body))
 					if err != nil {
 						errs[i] = fmt.Sprintf("%s: %v", objs[i].ID, err)
 						return
@@ -256,6 +256,10 @@ func TestOPAServer(t *testing.T) {
 		}
 	}
 }
+
+// httpClient bounds every request, so a hung server fails the test instead of
+// stalling it.
+var httpClient = &http.Client{Timeout: time.Minute}
 
 // startOPA starts opa run --server on a free 127.0.0.1 port and waits until
 // the bundle is activated. The server stops with the test.
@@ -278,15 +282,21 @@ func startOPA(t *testing.T, opa, bundle string) string {
 		exited := make(chan struct{})
 		go func() { cmd.Wait(); close(exited) }()
 		base := "http://" + addr
-		for ready := false; !ready; {
+		giveUp := time.Now().Add(2 * time.Minute)
+		for done := false; !done; {
 			select {
 			case <-exited:
 				lastErr = fmt.Sprintf("opa run exited: %v\n%s", cmd.ProcessState, logs.String())
-				ready = true
+				done = true
 				continue
 			case <-time.After(50 * time.Millisecond):
 			}
-			resp, err := http.Get(base + "/health?bundles=true")
+			if time.Now().After(giveUp) {
+				cmd.Process.Kill()
+				<-exited
+				t.Fatalf("opa run --server never became healthy:\n%s", logs.String())
+			}
+			resp, err := httpClient.Get(base + "/health?bundles=true")
 			if err != nil {
 				continue
 			}
