@@ -12,8 +12,9 @@ import (
 
 // Operators a leaf may use.
 var Operators = []string{
-	"equals", "notEquals", "in", "notIn", "exists", "absent", "matches", "glob",
-	"prefix", "suffix", "contains", "lt", "lte", "gt", "gte",
+	"equals", "notEquals", "in", "notIn", "exists", "absent", "matches", "notMatches",
+	"glob", "notGlob", "prefix", "notPrefix", "suffix", "notSuffix", "contains", "notContains",
+	"lt", "lte", "gt", "gte",
 }
 
 // reservedRoots are the path roots every article has; foreach adds its name.
@@ -116,23 +117,23 @@ func checkOperand(l *Leaf) error {
 		if _, ok := l.Value.([]any); !ok {
 			return fmt.Errorf("operator %s needs a list value", l.Op)
 		}
-	case "matches":
+	case "matches", "notMatches":
 		s, ok := l.Value.(string)
 		if !ok {
-			return fmt.Errorf("operator matches needs a string regular expression")
+			return fmt.Errorf("operator %s needs a string regular expression", l.Op)
 		}
 		if _, err := regexp.Compile(s); err != nil {
 			return fmt.Errorf("bad regular expression %q: %v", s, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 		}
-	case "glob":
+	case "glob", "notGlob":
 		s, ok := l.Value.(string)
 		if !ok {
-			return fmt.Errorf("operator glob needs a string pattern")
+			return fmt.Errorf("operator %s needs a string pattern", l.Op)
 		}
 		if _, err := glob.Compile(s); err != nil {
 			return fmt.Errorf("bad glob %q: %v", s, err)
 		}
-	case "prefix", "suffix", "contains":
+	case "prefix", "suffix", "contains", "notPrefix", "notSuffix", "notContains":
 		if _, ok := l.Value.(string); !ok {
 			return fmt.Errorf("operator %s needs a string value", l.Op)
 		}

@@ -194,21 +194,32 @@ func test(l *charter.Leaf, v string) []string {
 		return []string{fmt.Sprintf("not %s in %s", v, setTerm(l.Value.([]any)))}
 	case "exists":
 		return nil
-	case "matches":
-		return []string{fmt.Sprintf("is_string(%s)", v), fmt.Sprintf("regex.match(%s, %s)", term(l.Value), v)}
-	case "glob":
-		return []string{fmt.Sprintf("is_string(%s)", v), fmt.Sprintf("glob.match(%s, null, %s)", term(l.Value), v)}
-	case "prefix":
-		return []string{fmt.Sprintf("is_string(%s)", v), fmt.Sprintf("startswith(%s, %s)", v, term(l.Value))}
-	case "suffix":
-		return []string{fmt.Sprintf("is_string(%s)", v), fmt.Sprintf("endswith(%s, %s)", v, term(l.Value))}
-	case "contains":
-		return []string{fmt.Sprintf("is_string(%s)", v), fmt.Sprintf("contains(%s, %s)", v, term(l.Value))}
+	case "matches", "glob", "prefix", "suffix", "contains":
+		return []string{fmt.Sprintf("is_string(%s)", v), stringTest(l.Op, term(l.Value), v)}
+	case "notMatches", "notGlob", "notPrefix", "notSuffix", "notContains":
+		// A string value that fails the test; non-strings hold for neither form.
+		op := strings.ToLower(l.Op[3:4]) + l.Op[4:]
+		return []string{fmt.Sprintf("is_string(%s)", v), "not " + stringTest(op, term(l.Value), v)}
 	case "lt", "lte", "gt", "gte":
 		ops := map[string]string{"lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
 		return []string{fmt.Sprintf("lib.quantity(%s) %s %s", v, ops[l.Op], number(l.Value))}
 	}
 	panic("compiler: unknown operator " + l.Op) // the parser rejects unknown operators
+}
+
+// stringTest renders a string operator on value v with operand t.
+func stringTest(op, t, v string) string {
+	switch op {
+	case "matches":
+		return fmt.Sprintf("regex.match(%s, %s)", t, v)
+	case "glob":
+		return fmt.Sprintf("glob.match(%s, null, %s)", t, v)
+	case "prefix":
+		return fmt.Sprintf("startswith(%s, %s)", v, t)
+	case "suffix":
+		return fmt.Sprintf("endswith(%s, %s)", v, t)
+	}
+	return fmt.Sprintf("contains(%s, %s)", v, t)
 }
 
 // number renders a numeric operand; quantities become their value.

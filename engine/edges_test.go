@@ -16,6 +16,8 @@ func TestEdges(t *testing.T) {
 	rootPod := pod(map[string]any{"name": "app", "image": "docker.io/library/nginx:latest"})
 	rootPod["metadata"].(map[string]any)["annotations"] = map[string]any{"owner": "me"}
 	rootPod["spec"].(map[string]any)["securityContext"] = map[string]any{"runAsUser": 0}
+	annotated := pod(map[string]any{"name": "app", "image": "x:1"})
+	annotated["metadata"].(map[string]any)["annotations"] = map[string]any{"owner": "me", "apparmor.example/a.b": "unconfined", "apparmor.example/c": "runtime/default"}
 	cases := []struct {
 		name  string
 		input map[string]any
@@ -25,6 +27,9 @@ func TestEdges(t *testing.T) {
 		{"create of the same object is not matched", review("CREATE", "object", cm(map[string]any{"protected": "true", "env": "dev"})), map[string]string{}},
 		{"star matches kinds without pods", cm(nil), map[string]string{"E-star": "ConfigMap cm has no owner at metadata.annotations.owner"}},
 		{"NotIn matches a missing label, not a listed value", cm(map[string]any{"env": "dev"}), map[string]string{}},
+		{"notMatches over glob keys that contain dots", annotated, map[string]string{
+			"E-notmatches": `annotation metadata.annotations["apparmor.example/a.b"] is unconfined`,
+		}},
 		{"any over container and pod roots, glob across dots", rootPod, map[string]string{
 			"E-mixed-roots": "app runs as root (spec.securityContext.runAsUser)",
 			"E-glob":        "app uses docker.io/library/nginx:latest",
