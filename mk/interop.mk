@@ -31,7 +31,8 @@ BENCH_MANIFESTS ?= 10000
 bench:: bench-compile bench-eval
 
 bench-compile:
-	$(GO) test -run '^$$' -bench . -benchtime 3x -count 1 ./test/bench/
+	$(GO) test -run '^$$' -bench 'CompileBundle' -benchtime 3x -count 1 ./test/bench/
+	$(GO) test -run '^$$' -bench 'Decide' -benchtime 2000x -count 1 ./test/bench/
 
 bench-eval: build tools
 	$(GO) run ./test/bench/cmd/evalbench -charter $(BENCH_CHARTER) -n $(BENCH_MANIFESTS) \
