@@ -18,6 +18,7 @@ import (
 
 	"github.com/charter-dev/charter/bundles"
 	"github.com/charter-dev/charter/engine"
+	"github.com/charter-dev/charter/test/bench"
 	"gopkg.in/yaml.v3"
 )
 
@@ -190,7 +191,10 @@ func setup(t testing.TB, bin string) error {
 		return err
 	}
 	for i, p := range paths {
-		rel, _ := filepath.Rel(root, p)
+		rel, err := filepath.Rel(root, p)
+		if err != nil || strings.HasPrefix(rel, "..") {
+			rel = filepath.Base(p)
+		}
 		c := &charterCase{
 			Name:  filepath.ToSlash(rel),
 			Path:  p,
@@ -228,7 +232,14 @@ func charterPaths() ([]string, error) {
 		out = append(out, m...)
 	}
 	sort.Strings(out)
-	return append(out, filepath.Join(root, "engine", "testdata", "charter.yaml")), nil
+	out = append(out, filepath.Join(root, "engine", "testdata", "charter.yaml"))
+	// The benchmark's generated charter uses every construct of the language,
+	// including some no shipped charter uses (rego hatches, globs on annotations).
+	generated := filepath.Join(workDir, "generated-charter.yaml")
+	if err := os.WriteFile(generated, bench.Charter(24), 0o644); err != nil {
+		return nil, err
+	}
+	return append(out, generated), nil
 }
 
 // corpusRoots are the directories of shipped test data and examples.
