@@ -577,3 +577,110 @@ func keys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
+
+// TestSourceFiles: on the shipped test data as written (multi-document YAML,
+// parsed by each tool's own YAML reader), conftest fails and warns on each
+// file exactly as charter eval does on that file's objects.
+func TestSourceFiles(t *testing.T) {
+	conftest := tool(t, "conftest")
+	bin := cli(t)
+	cases, _ := fixtures(t)
+	var roots []string
+	for _, dir := range corpusRoots {
+		if _, err := os.Stat(filepath.Join(root, dir)); err == nil {
+			roots = append(roots, filepath.Join(root, dir))
+		}
+	}
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			r := execute(t, nil, bin, append([]string{"eval", "--bundle", c.TarGz, "--output", "json"}, roots...)...)
+			var evalOut struct {
+				Results []struct {
+					File       string `json:"file"`
+					Allowed    bool   `json:"allowed"`
+					Violations []struct {
+						Article string `json:"article"`
+						Action  string `json:"action"`
+						Message string `json:"message"`
+					} `json:"violations"`
+				} `json:"results"`
+			}
+			if err := json.Unmarshal(r.stdout, &evalOut); err != nil || r.code > 1 {
+				t.Fatalf("charter eval: %v\n%s", err, r)
+			}
+			type verdict struct{ fails, warns []string }
+			want := map[string]*verdict{}
+			denied := false
+			for _, res := range evalOut.Results {
+				v := want[abs(res.File)]
+				if v == nil {
+					v = &verdict{}
+					want[abs(res.File)] = v
+				}
+				var fails, warns []engine.Finding
+				for _, f := range res.Violations {
+					switch f.Action {
+					case "deny":
+						fails = append(fails, engine.Finding{Article: f.Article, Message: f.Message})
+					case "warn":
+						warns = append(warns, engine.Finding{Article: f.Article, Message: f.Message})
+					}
+				}
+				v.fails = append(v.fails, conftestMessages(fails)...)
+				v.warns = append(v.warns, conftestMessages(warns)...)
+				denied = denied || !res.Allowed
+			}
+			cr := execute(t, nil, conftest, append([]string{"test", "--policy", c.Dir, "--namespace", "charter", "--output", "json", "--no-color"}, roots...)...)
+			var confOut []struct {
+				FileName string `json:"filename"`
+				Failures []struct {
+					Msg string `json:"msg"`
+				} `json:"failures"`
+				Warnings []struct {
+					Msg string `json:"msg"`
+				} `json:"warnings"`
+			}
+			if err := json.Unmarshal(cr.stdout, &confOut); err != nil {
+				t.Fatalf("conftest output: %v\n%s", err, cr)
+			}
+			if wantCode := map[bool]int{true: 1, false: 0}[denied]; cr.code != wantCode || r.code != wantCode {
+				t.Errorf("exit codes: conftest %d, charter eval %d, want %d", cr.code, r.code, wantCode)
+			}
+			seen := map[string]bool{}
+			for _, res := range confOut {
+				file := abs(res.FileName)
+				seen[file] = true
+				v, ok := want[file]
+				if !ok {
+					t.Errorf("%s: conftest checked a file charter eval did not report", file)
+					continue
+				}
+				var fails, warns []string
+				for _, f := range res.Failures {
+					fails = append(fails, f.Msg)
+				}
+				for _, w := range res.Warnings {
+					warns = append(warns, w.Msg)
+				}
+				for _, l := range [][]string{fails, warns, v.fails, v.warns} {
+					sort.Strings(l)
+				}
+				if !slices.Equal(fails, v.fails) || !slices.Equal(warns, v.warns) {
+					t.Errorf("%s: conftest failures %q warnings %q; charter eval denies %q warns %q", file, fails, warns, v.fails, v.warns)
+				}
+			}
+			for file := range want {
+				if !seen[file] {
+					t.Errorf("%s: charter eval reported it, conftest did not", file)
+				}
+			}
+		})
+	}
+}
+
+func abs(p string) string {
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(workDir, p)
+	}
+	return filepath.Clean(p)
+}
