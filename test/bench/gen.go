@@ -55,7 +55,7 @@ var articleShapes = []string{
     match: {kinds: [Deployment, StatefulSet, Service]}
     violation:
       any:
-      - not: {path: 'object.metadata.labels["team-%[1]d"]', op: exists}
+      - {path: 'object.metadata.labels["team-%[1]d"]', op: absent}
       - all:
         - {path: 'object.metadata.annotations["example.com/*"]', op: exists}
         - not: {path: object.metadata.labels.owner, op: in, value: [platform, security, app-%[1]d]}
