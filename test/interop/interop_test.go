@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/charter-dev/charter/bundles"
+	"github.com/charter-dev/charter/charter"
 	"github.com/charter-dev/charter/engine"
 )
 
@@ -683,4 +684,64 @@ func abs(p string) string {
 		p = filepath.Join(workDir, p)
 	}
 	return filepath.Clean(p)
+}
+
+// TestOPATest: with --tests, the bundle carries every inline article test as
+// Rego, and stock opa test runs them all and passes; the bundle with tests is
+// still accepted by opa check --strict and unchanged by opa fmt.
+func TestOPATest(t *testing.T) {
+	opa := tool(t, "opa")
+	bin := cli(t)
+	cases, _ := fixtures(t)
+	total := 0
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			ch, err := charter.Load(c.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			inline := 0
+			for _, a := range ch.Spec.Articles {
+				inline += len(a.Tests)
+			}
+			total += inline
+			dir := filepath.Join(t.TempDir(), "bundle")
+			must(t, bin, "build", "--tests", "--format", "dir", "-o", dir, c.Path)
+			if r := execute(t, nil, opa, "check", "--strict", "--bundle", dir); r.code != 0 {
+				t.Errorf("opa check --strict --bundle (with tests): %s", r)
+			}
+			if r := execute(t, nil, opa, "fmt", "--list", "--fail", dir); r.code != 0 || len(bytes.TrimSpace(r.stdout)) != 0 {
+				t.Errorf("opa fmt would change the generated tests: %s", r)
+			}
+			r := execute(t, nil, opa, "test", "--format", "json", dir)
+			var results []struct {
+				Package string          `json:"package"`
+				Name    string          `json:"name"`
+				Fail    bool            `json:"fail"`
+				Error   json.RawMessage `json:"error"`
+			}
+			if err := json.Unmarshal(r.stdout, &results); err != nil {
+				if inline == 0 && r.code == 0 {
+					return // no tests: opa test has nothing to say
+				}
+				t.Fatalf("opa test output: %v\n%s", err, r)
+			}
+			failed := 0
+			for _, res := range results {
+				if res.Fail || len(res.Error) > 0 && string(res.Error) != "null" {
+					t.Errorf("opa test: %s.%s failed: %s", res.Package, res.Name, res.Error)
+					failed++
+				}
+			}
+			if len(results) < inline {
+				t.Errorf("opa test ran %d tests, the charter has %d inline tests", len(results), inline)
+			}
+			if (failed > 0) != (r.code != 0) {
+				t.Errorf("opa test exit %d with %d failures", r.code, failed)
+			}
+		})
+	}
+	if total == 0 {
+		t.Errorf("no charter has inline tests")
+	}
 }
