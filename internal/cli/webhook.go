@@ -78,7 +78,7 @@ type webhookCertsOptions struct {
 func (o *webhookCertsOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Out, "out", "", "directory to write ca.crt, tls.crt and tls.key into")
 	fs.StringVar(&o.Service, "service", "charter-webhook", "the webhook's Service name")
-	fs.StringVar(&o.Namespace, "namespace", "charter", "the webhook's namespace")
+	fs.StringVar(&o.Namespace, "namespace", "charter-system", "the webhook's namespace")
 	fs.DurationVar(&o.Validity, "validity", 365*24*time.Hour, "how long the certificates are valid")
 }
 
@@ -117,7 +117,7 @@ func (o *webhookConfigOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.CAFile, "ca", "", "CA certificate (PEM) for the caBundle, e.g. DIR/ca.crt from `charter webhook certs`")
 	fs.StringVar(&o.Name, "name", "charter", "ValidatingWebhookConfiguration name")
 	fs.StringVar(&o.Service, "service", "charter-webhook", "the webhook's Service name")
-	fs.StringVar(&o.Namespace, "namespace", "charter", "the webhook's namespace (also excluded from admission)")
+	fs.StringVar(&o.Namespace, "namespace", "charter-system", "the webhook's namespace (also excluded from admission)")
 	fs.Int32Var(&o.Port, "port", 443, "the Service port")
 	fs.StringVar(&o.URL, "url", "", "register the webhook by URL instead of Service, e.g. https://127.0.0.1:8443/validate")
 	fs.StringVar(&o.FailurePolicy, "failure-policy", "Fail", "Fail (deny when the webhook is unreachable) or Ignore")

@@ -45,10 +45,10 @@ type proc struct {
 }
 
 // Binaries returns the paths of etcd and kube-apiserver under root/bin, and
-// an error naming what is missing.
+// an error naming what is missing (kubectl, used by the tests, included).
 func Binaries(root string) (etcd, apiserver string, err error) {
 	etcd, apiserver = filepath.Join(root, "bin", "etcd"), filepath.Join(root, "bin", "kube-apiserver")
-	for _, p := range []string{etcd, apiserver} {
+	for _, p := range []string{etcd, apiserver, filepath.Join(root, "bin", "kubectl")} {
 		if _, err := os.Stat(p); err != nil {
 			return etcd, apiserver, fmt.Errorf("%s is missing (build it with `make e2e-tools`)", p)
 		}
