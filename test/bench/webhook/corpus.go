@@ -18,7 +18,9 @@ func corpus(n int, namespace string) ([][]byte, error) {
 		func(s map[string]any) {
 			s["volumes"] = append(s["volumes"].([]any), map[string]any{"name": "host", "hostPath": map[string]any{"path": "/var/run"}})
 		},
-		func(s map[string]any) { delete(container(s, 0)["securityContext"].(map[string]any), "allowPrivilegeEscalation") },
+		func(s map[string]any) {
+			delete(container(s, 0)["securityContext"].(map[string]any), "allowPrivilegeEscalation")
+		},
 	}
 	out := make([][]byte, 0, n)
 	for i := range n {

@@ -198,11 +198,10 @@ exemptions: {usernames: [], runtimeClasses: [], namespaces: []}
 	fmt.Fprintf(os.Stderr, "bench: corpus %d AdmissionReviews (Pods and Deployments, half violating), mean %d bytes\n", n, size/n)
 
 	type row struct {
-		name            string
-		denied          int
-		tput, atRate    result
-		rss             int64
-		throughputError error
+		name         string
+		denied       int
+		tput, atRate result
+		rss          int64
 	}
 	var rows []row
 	for _, t := range targets {
