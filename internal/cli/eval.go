@@ -3,11 +3,13 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"runtime"
 	"strings"
 	"sync"
 
+	"github.com/charter-dev/charter/charter"
 	"github.com/charter-dev/charter/engine"
 	"github.com/charter-dev/charter/internal/manifest"
 	"github.com/charter-dev/charter/report"
@@ -41,16 +43,17 @@ func newEvalCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			docs, readErr := manifest.Read(args, cmd.InOrStdin())
-			results, err := decideAll(cmd.Context(), e, docs)
+			sources, readErrs := manifest.Sources(args, cmd.InOrStdin())
+			results, parseErrs, err := decideAll(cmd.Context(), e, sources)
 			if err != nil {
 				return err
 			}
+			readErrs = append(readErrs, parseErrs...)
 			if err := w.Write(cmd.OutOrStdout(), policyOf(e), results); err != nil {
 				return err
 			}
-			if readErr != nil {
-				return badInput(readErr)
+			if len(readErrs) > 0 {
+				return badInput(readErrs)
 			}
 			for _, r := range results {
 				if !r.Allowed {
@@ -65,10 +68,15 @@ func newEvalCommand() *cobra.Command {
 	return cmd
 }
 
-// decideAll evaluates docs on every core with one shared engine, keeping order.
-func decideAll(ctx context.Context, e *engine.Engine, docs []manifest.Doc) ([]report.Result, error) {
-	results := make([]report.Result, len(docs))
-	errs := make([]error, len(docs))
+// decideAll reads, parses and decides every source on every core with one
+// shared engine, keeping the order of sources and documents.
+func decideAll(ctx context.Context, e *engine.Engine, sources []manifest.Source) ([]report.Result, charter.ErrorList, error) {
+	type outcome struct {
+		results []report.Result
+		bad     charter.ErrorList
+		err     error
+	}
+	outs := make([]outcome, len(sources))
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for range runtime.GOMAXPROCS(0) {
@@ -76,16 +84,34 @@ func decideAll(ctx context.Context, e *engine.Engine, docs []manifest.Doc) ([]re
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				results[i], errs[i] = decideOne(ctx, e, docs[i])
+				docs, bad := sources[i].Docs()
+				o := outcome{bad: bad}
+				for _, d := range docs {
+					r, err := decideOne(ctx, e, d)
+					if err != nil {
+						o.err = errors.Join(o.err, fmt.Errorf("%s#%d: %w", d.File, d.Index, err))
+						continue
+					}
+					o.results = append(o.results, r)
+				}
+				outs[i] = o
 			}
 		}()
 	}
-	for i := range docs {
+	for i := range sources {
 		next <- i
 	}
 	close(next)
 	wg.Wait()
-	return results, errors.Join(errs...)
+	var results []report.Result
+	var bad charter.ErrorList
+	var errs []error
+	for _, o := range outs {
+		results = append(results, o.results...)
+		bad = append(bad, o.bad...)
+		errs = append(errs, o.err)
+	}
+	return results, bad, errors.Join(errs...)
 }
 
 func decideOne(ctx context.Context, e *engine.Engine, d manifest.Doc) (report.Result, error) {

@@ -2,17 +2,20 @@ package manifest
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/charter-dev/charter/charter"
 	"gopkg.in/yaml.v3"
+	sigsyaml "sigs.k8s.io/yaml"
 )
 
 // MaxFileSize bounds one input file.
@@ -62,21 +65,28 @@ func str(m map[string]any, k string) string {
 	return s
 }
 
-// Read reads every path: "-" is standard input, a directory is walked for
-// .yaml, .yml and .json files. It returns the documents it could read and
-// every error, positioned where possible.
-func Read(paths []string, stdin io.Reader) ([]Doc, error) {
-	var docs []Doc
+// Source is one input: a file, or standard input (already read).
+type Source struct {
+	Name  string
+	stdin []byte
+}
+
+// Sources lists the inputs named by paths: "-" is standard input, a
+// directory is walked for .yaml, .yml and .json files.
+func Sources(paths []string, stdin io.Reader) ([]Source, charter.ErrorList) {
+	var out []Source
 	var errs charter.ErrorList
 	for _, p := range paths {
 		if p == "-" {
 			data, err := io.ReadAll(io.LimitReader(stdin, MaxFileSize+1))
-			if err != nil {
+			switch {
+			case err != nil:
 				errs.Add(charter.Pos{File: "<stdin>"}, "read: %v", err)
-				continue
+			case len(data) > MaxFileSize:
+				errs.Add(charter.Pos{File: "<stdin>"}, "input larger than %d bytes", MaxFileSize)
+			default:
+				out = append(out, Source{Name: "<stdin>", stdin: data})
 			}
-			d, e := Parse("<stdin>", data)
-			docs, errs = append(docs, d...), append(errs, e...)
 			continue
 		}
 		files, err := expand(p)
@@ -85,14 +95,32 @@ func Read(paths []string, stdin io.Reader) ([]Doc, error) {
 			continue
 		}
 		for _, f := range files {
-			data, err := readFile(f)
-			if err != nil {
-				errs.Add(charter.Pos{File: f}, "%v", err)
-				continue
-			}
-			d, e := Parse(f, data)
-			docs, errs = append(docs, d...), append(errs, e...)
+			out = append(out, Source{Name: f})
 		}
+	}
+	return out, errs
+}
+
+// Docs reads and parses the source.
+func (s Source) Docs() ([]Doc, charter.ErrorList) {
+	data := s.stdin
+	if data == nil {
+		var err error
+		if data, err = readFile(s.Name); err != nil {
+			return nil, charter.ErrorList{{Pos: charter.Pos{File: s.Name}, Msg: err.Error()}}
+		}
+	}
+	return Parse(s.Name, data)
+}
+
+// Read reads every path in order. It returns the documents it could read and
+// every error, positioned where possible.
+func Read(paths []string, stdin io.Reader) ([]Doc, error) {
+	sources, errs := Sources(paths, stdin)
+	var docs []Doc
+	for _, s := range sources {
+		d, e := s.Docs()
+		docs, errs = append(docs, d...), append(errs, e...)
 	}
 	if len(errs) > 0 {
 		return docs, errs
@@ -145,39 +173,111 @@ func expand(p string) ([]string, error) {
 	return out, err
 }
 
-// Parse splits data into documents. Empty documents are skipped but keep
-// their index; a document that is not a mapping is an error.
+// Parse splits data into documents and decodes each the way kubectl does
+// (sigs.k8s.io/yaml: YAML 1.1 booleans such as yes/on are true, JSON numbers).
+// Empty documents are skipped but keep their index; a document that is not a
+// mapping is an error. Errors carry file:line:col.
 func Parse(file string, data []byte) ([]Doc, charter.ErrorList) {
 	var docs []Doc
 	var errs charter.ErrorList
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for i := 0; ; i++ {
-		var n yaml.Node
-		err := dec.Decode(&n)
-		if errors.Is(err, io.EOF) {
-			break
+	for i, chunk := range splitDocuments(data) {
+		if chunk.empty() {
+			continue
 		}
+		obj, err := decode(chunk.text)
 		if err != nil {
-			errs = append(errs, charter.SyntaxError(file, data, err))
-			break
-		}
-		root := &n
-		if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
-			root = root.Content[0]
-		}
-		if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+			errs = append(errs, chunk.error(file, err))
 			continue
 		}
-		if root.Kind != yaml.MappingNode {
-			errs.Add(charter.Pos{File: file, Line: root.Line, Col: root.Column}, "document %d is not an object", i)
+		m, ok := obj.(map[string]any)
+		if !ok {
+			errs.Add(charter.Pos{File: file, Line: chunk.firstLine(), Col: 1}, "document %d is not an object", i)
 			continue
 		}
-		v, err := charter.NodeValue(root)
-		if err != nil {
-			errs.Add(charter.Pos{File: file, Line: root.Line, Col: root.Column}, "document %d: %v", i, err)
-			continue
-		}
-		docs = append(docs, Doc{File: file, Index: i, Line: root.Line, Object: v.(map[string]any)})
+		docs = append(docs, Doc{File: file, Index: i, Line: chunk.firstLine(), Object: m})
 	}
 	return docs, errs
+}
+
+// decode reads one YAML or JSON document with Kubernetes semantics. Numbers
+// stay json.Number, which OPA reads exactly.
+func decode(doc []byte) (any, error) {
+	j, err := sigsyaml.YAMLToJSON(doc)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(j))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// chunk is one document's text and the line it starts on.
+type chunk struct {
+	text []byte
+	line int // 1-based line of text[0] in the file
+}
+
+var separator = regexp.MustCompile(`^---(\s|$)`)
+
+// splitDocuments cuts data at "---" lines, as kubectl does. Content after
+// "--- " on the separator line belongs to the next document (columns kept).
+// A leading part with only comments or blanks is not a document.
+func splitDocuments(data []byte) []chunk {
+	var out []chunk
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	cur := chunk{line: 1}
+	for n, l := range lines {
+		if separator.Match(l) {
+			if len(out) > 0 || !cur.empty() {
+				out = append(out, cur)
+			}
+			rest := append(bytes.Repeat([]byte(" "), 3), l[3:]...)
+			cur = chunk{text: rest, line: n + 1}
+			continue
+		}
+		cur.text = append(cur.text, l...)
+	}
+	if len(out) == 0 || !cur.empty() || len(bytes.TrimSpace(cur.text)) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// empty reports a document holding only blanks and comments.
+func (c chunk) empty() bool {
+	for _, l := range bytes.Split(c.text, []byte("\n")) {
+		t := bytes.TrimSpace(l)
+		if len(t) > 0 && t[0] != '#' {
+			return false
+		}
+	}
+	return true
+}
+
+// firstLine is the file line of the document's first content line.
+func (c chunk) firstLine() int {
+	for i, l := range bytes.Split(c.text, []byte("\n")) {
+		t := bytes.TrimSpace(l)
+		if len(t) > 0 && t[0] != '#' {
+			return c.line + i
+		}
+	}
+	return c.line
+}
+
+// error positions a decoding error. yaml.v3 and a second parser locate
+// syntax errors; other errors point at the document's first line.
+func (c chunk) error(file string, err error) *charter.Error {
+	var n yaml.Node
+	if v3err := yaml.Unmarshal(c.text, &n); v3err != nil {
+		e := charter.SyntaxError(file, c.text, v3err)
+		e.Pos.Line += c.line - 1
+		return e
+	}
+	msg := strings.TrimPrefix(err.Error(), "error converting YAML to JSON: ")
+	return &charter.Error{Pos: charter.Pos{File: file, Line: c.firstLine(), Col: 1}, Msg: msg}
 }

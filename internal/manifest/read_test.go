@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,7 +21,7 @@ func TestParse(t *testing.T) {
 		{"syntax error after a good document", "kind: A\n---\nkind: [\n", []int{0}, []string{"f.yaml:3:7: invalid YAML"}},
 		{"not an object", "kind: A\n---\n- 1\n- 2\n", []int{0}, []string{"f.yaml:3:1: document 1 is not an object"}},
 		{"scalar keys become strings", "1: a\ntrue: b\n", []int{0}, nil},
-		{"complex key", "? [a]\n: b\n", nil, []string{"f.yaml:1:1: document 0: yaml: invalid map key"}},
+		{"complex key", "? [a]\n: b\n", nil, []string{"f.yaml:1:1: yaml: invalid map key"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -43,6 +44,27 @@ func TestParse(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestKubernetesSemantics: documents decode as kubectl decodes them, so an
+// object cannot pass CI and then apply differently.
+func TestKubernetesSemantics(t *testing.T) {
+	src := "# leading comment\n---\napiVersion: v1\nkind: Pod\nspec:\n  hostNetwork: yes\n  containers:\n  - securityContext: {privileged: on}\n    date: 2024-01-01\n    big: 12345678901234567890\n--- # trailing comment\nkind: [\n"
+	docs, errs := Parse("f.yaml", []byte(src))
+	if len(docs) != 1 || docs[0].Index != 0 || docs[0].Line != 3 {
+		t.Fatalf("docs = %+v", docs)
+	}
+	spec := docs[0].Object["spec"].(map[string]any)
+	c := spec["containers"].([]any)[0].(map[string]any)
+	if spec["hostNetwork"] != true || c["securityContext"].(map[string]any)["privileged"] != true {
+		t.Errorf("YAML 1.1 booleans: %v", spec)
+	}
+	if c["date"] != "2024-01-01" || fmt.Sprint(c["big"]) != "12345678901234567890" {
+		t.Errorf("date = %v, big = %v", c["date"], c["big"])
+	}
+	if len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), "f.yaml:12:7: invalid YAML") {
+		t.Errorf("errs = %v", errs)
 	}
 }
 
