@@ -147,7 +147,7 @@ func (h *Holder) loadLocked(ctx context.Context, st fileState) error {
 	h.current.Store(&deciderBox{d})
 	h.metrics.BundleReloads.Inc()
 	h.metrics.setBundle(d.Revision())
-	h.log.Info("bundle active", "path", h.path, "revision", d.Revision(), "took", time.Since(start).Round(time.Millisecond))
+	h.log.Info("bundle active", "path", h.path, "revision", d.Revision(), "took", time.Since(start).Round(time.Millisecond).String())
 	return nil
 }
 
