@@ -77,6 +77,7 @@ func NewHandler(o HandlerOptions) *Handler {
 // ServeHTTP decodes the review, decides, writes the response, then audits.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	answered := false
 	defer func() {
 		// A panic outside evaluation (evaluation has its own guard) is a bug
 		// in this shell: answer 500 so the apiserver applies failurePolicy,
@@ -86,8 +87,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				panic(p)
 			}
 			h.metrics.Panics.Inc()
-			h.log.Error("panic in admission handler", "panic", fmt.Sprint(p), "path", r.URL.Path)
-			http.Error(w, "internal error", http.StatusInternalServerError)
+			h.log.Error("panic in admission handler", "panic", fmt.Sprint(p), "path", r.URL.Path, "answered", answered)
+			if !answered {
+				http.Error(w, "internal error", http.StatusInternalServerError)
+			}
 		}
 	}()
 	if r.Method != http.MethodPost {
@@ -111,6 +114,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
+	answered = true
 	_, _ = w.Write(out)
 	h.metrics.Requests.WithLabelValues(rec.Decision, rec.Object.Kind, rec.Operation).Inc()
 	h.metrics.Latency.WithLabelValues(rec.Decision).Observe(time.Since(start).Seconds())

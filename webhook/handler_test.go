@@ -192,3 +192,23 @@ func TestHandlerPanicIsRecovered(t *testing.T) {
 		t.Errorf("charter_http_panics_total = %v, want 3", got)
 	}
 }
+
+// panicSink panics after the response is written: the decision stands, the
+// panic is counted, and nothing more is written to the client.
+type panicSink struct{}
+
+func (panicSink) Record(context.Context, AuditRecord) error { panic("sink bug") }
+
+func TestAuditPanicAfterAnswer(t *testing.T) {
+	m := NewMetrics(nil)
+	h := NewHandler(HandlerOptions{Source: Fixed(fakeDecider{func(context.Context, any) (engine.Decision, error) {
+		return engine.Decision{Allowed: true}, nil
+	}}), Audit: panicSink{}, Metrics: m, Logger: quiet})
+	resp := decodeResponse(t, post(h, "application/json", mustJSON(t, review("CREATE", podObject("default", compliant)))))
+	if !resp.Allowed {
+		t.Error("decision lost")
+	}
+	if got := testutil.ToFloat64(m.Panics); got != 1 {
+		t.Errorf("charter_http_panics_total = %v, want 1", got)
+	}
+}
