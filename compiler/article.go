@@ -14,6 +14,28 @@ type articleGen struct {
 	w     writer
 	funcs writer // helper functions, written after the findings rule
 	next  int
+	// Leaves are mostly written inline in their parent's body; their own
+	// cN function is written only when something calls it.
+	leafC  map[int]string
+	called map[int]bool
+}
+
+// callC renders a call of cN and records that it is needed.
+func (g *articleGen) callC(n int, callee, have args) string {
+	if g.called == nil {
+		g.called = map[int]bool{}
+	}
+	g.called[n] = true
+	return fmt.Sprintf("c%d(%s)", n, callee.call(have))
+}
+
+// flushLeaves writes the cN functions of leaves that something calls.
+func (g *articleGen) flushLeaves() {
+	for n := 0; n < g.next; n++ {
+		if src, ok := g.leafC[n]; ok && g.called[n] {
+			g.funcs.b.WriteString(src)
+		}
+	}
 }
 
 func (g *articleGen) id() int {
@@ -77,8 +99,7 @@ func (g *articleGen) inline(c *charter.Condition, prefix string) []string {
 	if c.Leaf == nil || c.Leaf.Op == "absent" {
 		return nil
 	}
-	res := g.r.resolve(c.Leaf.Path, prefix, false)
-	return append(res.lines, test(c.Leaf, res.value)...)
+	return g.r.resolve(c.Leaf.Path, prefix, false).body(c.Leaf)
 }
 
 // condition writes cN (holds) and wN (witness set) for c and returns N.
@@ -92,8 +113,7 @@ func (g *articleGen) condition(c *charter.Condition) int {
 		g.leaf(n, c.Leaf, use)
 	case c.Not != nil:
 		sub := g.condition(c.Not)
-		su := g.usesOf(c.Not)
-		f.line(0, "c%d(%s) if not c%d(%s)", n, p, sub, su.call(use))
+		f.line(0, "c%d(%s) if not %s", n, p, g.callC(sub, g.usesOf(c.Not), use))
 		f.blank()
 		f.line(0, "w%d(%s) := set()", n, args{}.params())
 		f.blank()
@@ -112,7 +132,7 @@ func (g *articleGen) condition(c *charter.Condition) int {
 				}
 				f.line(0, "}")
 			} else {
-				f.line(0, "c%d(%s) if c%d(%s)", n, kid.params(), s, kid.call(kid))
+				f.line(0, "c%d(%s) if %s", n, kid.params(), g.callC(s, kid, kid))
 			}
 			f.blank()
 		}
@@ -130,7 +150,7 @@ func (g *articleGen) condition(c *charter.Condition) int {
 				}
 				continue
 			}
-			f.line(1, "c%d(%s)", s, g.usesOf(c.All[i]).call(use))
+			f.line(1, "%s", g.callC(s, g.usesOf(c.All[i]), use))
 		}
 		f.line(0, "}")
 		f.blank()
@@ -159,8 +179,10 @@ func (g *articleGen) witnessChain(n int, _ args, subs []int, kids []*charter.Con
 			first = false
 		}
 		f.line(0, "%s", head)
-		if by == "c" {
-			f.line(1, "c%d(%s)", s, g.usesOf(kids[i]).call(wuse))
+		if by == "c" && (kids[i].Leaf == nil || kids[i].Leaf.Op == "absent") {
+			// A branch that does not hold may still have a witness: a leaf
+			// under it that holds, or an absent leaf's constant path.
+			f.line(1, "%s", g.callC(s, g.usesOf(kids[i]), wuse))
 			f.line(1, "ws := w%d(%s)", s, wcall)
 		} else {
 			f.line(1, "ws := w%d(%s)", s, wcall)
@@ -181,7 +203,7 @@ func (g *articleGen) leaf(n int, l *charter.Leaf, use args) {
 	if l.Op == "absent" {
 		res := g.r.resolve(l.Path, "", false)
 		f.line(0, "x%d(%s) if {", n, p)
-		for _, s := range res.lines {
+		for _, s := range res.present() {
 			f.line(1, "%s", s)
 		}
 		f.line(0, "}")
@@ -193,15 +215,20 @@ func (g *articleGen) leaf(n int, l *charter.Leaf, use args) {
 		return
 	}
 	res := g.r.resolve(l.Path, "", false)
-	f.line(0, "c%d(%s) if {", n, p)
-	for _, s := range append(res.lines, test(l, res.value)...) {
-		f.line(1, "%s", s)
+	var c writer
+	c.line(0, "c%d(%s) if {", n, p)
+	for _, s := range res.body(l) {
+		c.line(1, "%s", s)
 	}
-	f.line(0, "}")
-	f.blank()
+	c.line(0, "}")
+	c.blank()
+	if g.leafC == nil {
+		g.leafC = map[int]string{}
+	}
+	g.leafC[n] = c.b.String()
 	res = g.r.resolve(l.Path, "", true)
 	f.line(0, "w%d(%s) := {{\"path\": %s, \"value\": %s} |", n, p, res.path, res.value)
-	for _, s := range append(res.lines, test(l, res.value)...) {
+	for _, s := range res.body(l) {
 		f.line(1, "%s", s)
 	}
 	f.line(0, "}")

@@ -3,8 +3,10 @@ package compiler
 import (
 	_ "embed"
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/charter-dev/charter/charter"
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -98,22 +100,8 @@ func Compile(c *charter.Charter) (*Output, error) {
 	for _, m := range mods {
 		out.Modules[m.path] = m.src
 	}
-	parsed := map[string]*ast.Module{}
-	for _, name := range sortedNames(out.Modules) {
-		src := out.Modules[name]
-		mod, err := ast.ParseModuleWithOpts(name, src, ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
-		if err != nil {
-			errs = append(errs, locate(err, mods, name)...)
-			continue
-		}
-		parsed[name] = mod
-		formatted, err := format.AstWithOpts(mod, format.Opts{RegoVersion: ast.RegoV1})
-		if err != nil {
-			errs = append(errs, locate(err, mods, name)...)
-			continue
-		}
-		out.Modules[name] = string(formatted)
-	}
+	parsed, perrs := parseAndFormat(out.Modules, mods)
+	errs = append(errs, perrs...)
 	if len(errs) == 0 {
 		compiler := ast.NewCompiler().WithStrict(true)
 		if compiler.Compile(parsed); compiler.Failed() {
@@ -270,4 +258,54 @@ func info(c *charter.Charter) Info {
 // String summarises the output for logs.
 func (o *Output) String() string {
 	return fmt.Sprintf("%s: %d modules, %d articles", o.Info.Name, len(o.Modules), len(o.Info.Articles))
+}
+
+// parseAndFormat parses every module and rewrites it as opa fmt prints it,
+// on every core: modules are independent until the compiler pass.
+func parseAndFormat(modules map[string]string, mods []*module) (map[string]*ast.Module, charter.ErrorList) {
+	names := sortedNames(modules)
+	type result struct {
+		mod       *ast.Module
+		formatted string
+		errs      charter.ErrorList
+	}
+	results := make([]result, len(names))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				name := names[i]
+				mod, err := ast.ParseModuleWithOpts(name, modules[name], ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
+				if err != nil {
+					results[i].errs = locate(err, mods, name)
+					continue
+				}
+				formatted, err := format.AstWithOpts(mod, format.Opts{RegoVersion: ast.RegoV1})
+				if err != nil {
+					results[i].errs = locate(err, mods, name)
+					continue
+				}
+				results[i] = result{mod: mod, formatted: string(formatted)}
+			}
+		}()
+	}
+	for i := range names {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	parsed := map[string]*ast.Module{}
+	var errs charter.ErrorList
+	for i, name := range names {
+		if r := results[i]; r.mod != nil {
+			parsed[name] = r.mod
+			modules[name] = r.formatted
+		} else {
+			errs = append(errs, r.errs...)
+		}
+	}
+	return parsed, errs
 }

@@ -96,7 +96,8 @@ func (r roots) uses(p *charter.Path) args {
 
 // resolved is the Rego that walks a path to each of its values.
 type resolved struct {
-	lines []string // body lines; the last binds v
+	lines     []string // body lines binding value
+	nullCheck string   // "value != null", for operators that a null would satisfy
 	value string   // variable holding each value
 	path  string   // Rego expression of the value's field path
 }
@@ -153,12 +154,43 @@ func (r roots) resolve(p *charter.Path, prefix string, keys bool) resolved {
 		val = prefix + "v"
 		lines = append(lines, fmt.Sprintf("%s := %s", val, cur))
 	}
-	lines = append(lines, fmt.Sprintf("%s != null", val))
-	res := resolved{lines: lines, value: val}
+	res := resolved{lines: lines, value: val, nullCheck: fmt.Sprintf("%s != null", val)}
 	if keys {
 		res.path = flush()
 	}
 	return res
+}
+
+// body is the leaf's test over the resolved values. A null value counts as
+// absent: the null check is written only where the operator alone would
+// accept a null (string and number operators reject it by themselves).
+func (res resolved) body(l *charter.Leaf) []string {
+	out := append([]string(nil), res.lines...)
+	if nullMatters(l) {
+		out = append(out, res.nullCheck)
+	}
+	return append(out, test(l, res.value)...)
+}
+
+// present is the Rego of "the path has a non-null value".
+func (res resolved) present() []string {
+	return append(append([]string(nil), res.lines...), res.nullCheck)
+}
+
+func nullMatters(l *charter.Leaf) bool {
+	switch l.Op {
+	case "exists", "notEquals", "notIn":
+		return true
+	case "equals":
+		return l.Value == nil
+	case "in":
+		for _, v := range l.Value.([]any) {
+			if v == nil {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // staticPath is the path of p up to its first wildcard, for absent witnesses.

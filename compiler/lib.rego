@@ -35,6 +35,9 @@ request := {
 
 operation := request.operation
 
+# The default operations of an article, decided once per evaluation.
+create_or_update if operation in {"CREATE", "UPDATE"}
+
 namespace := object.get(request, "namespace", "") if is_review
 
 namespace := object.get(resource, ["metadata", "namespace"], "") if not is_review

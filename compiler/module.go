@@ -57,7 +57,7 @@ func articleModule(a *charter.Article) *module {
 			w.line(1, "some el in elements(%s)", use.call(have))
 			res := g.r.resolve(f.Path, "", true)
 			g.funcs.line(0, "elements(%s) := {{\"path\": %s, \"value\": %s} |", use.params(), res.path, res.value)
-			for _, s := range res.lines {
+			for _, s := range res.present() {
 				g.funcs.line(1, "%s", s)
 			}
 			g.funcs.line(0, "}")
@@ -68,7 +68,13 @@ func articleModule(a *charter.Article) *module {
 	if a.Violation != nil {
 		n := g.condition(a.Violation)
 		use := g.usesOf(a.Violation)
-		w.line(1, "c%d(%s)", n, use.call(have))
+		if lines := g.inline(a.Violation, ""); lines != nil {
+			for _, l := range lines {
+				w.line(1, "%s", l)
+			}
+		} else {
+			w.line(1, "%s", g.callC(n, use, have))
+		}
 		witness = fmt.Sprintf("w%d(%s)", n, g.witnessUses(a.Violation).call(have))
 	} else {
 		podArg, elArg := "null", "null"
@@ -93,6 +99,7 @@ func articleModule(a *charter.Article) *module {
 	w.line(0, "}")
 	w.blank()
 	dropUnusedObj(&w.b, objLine)
+	g.flushLeaves()
 	w.b.Write(g.funcs.b.Bytes())
 	if a.Violation == nil {
 		names := []string{"resource", "pod", "_"}
@@ -150,12 +157,15 @@ func (g *articleGen) readsPod() bool {
 func (g *articleGen) matchLines() {
 	m, w := g.a.Match, &g.w
 	w.line(1, "lib.in_scope")
-	w.line(1, "lib.kind_matches(%s, %v)", stringSet(m.Kinds), m.CoversPods())
-	ops := m.Operations
-	if len(ops) == 0 {
-		ops = []string{"CREATE", "UPDATE"}
+	// kinds: [Pod] needs no kind test: the article walks lib.pods, empty for
+	// objects without a pod.
+	if !(len(m.Kinds) == 1 && m.Kinds[0] == "Pod") {
+		w.line(1, "lib.kind_matches(%s, %v)", stringSet(m.Kinds), m.CoversPods())
 	}
-	if !contains(ops, "*") {
+	switch ops := m.Operations; {
+	case len(ops) == 0 || len(ops) == 2 && contains(ops, "CREATE") && contains(ops, "UPDATE"):
+		w.line(1, "lib.create_or_update")
+	case !contains(ops, "*"):
 		w.line(1, "lib.operation in %s", stringSet(ops))
 	}
 	if len(m.Namespaces) > 0 {

@@ -24,6 +24,7 @@ func newBuildCommand() *cobra.Command {
 		Short: "Compile charters into a deterministic OPA bundle",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			batchGC()
 			c, out, err := compileCharters(args)
 			if err != nil {
 				return err

@@ -31,6 +31,7 @@ func newEvalCommand() *cobra.Command {
 			"Exit codes: 0 all allowed, 1 any object denied, 2 bad input or usage.",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			batchGC()
 			color := false
 			if f, ok := cmd.OutOrStdout().(*os.File); ok && o.Output == "text" {
 				color = term.IsTerminal(int(f.Fd()))

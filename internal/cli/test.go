@@ -16,6 +16,7 @@ func newTestCommand() *cobra.Command {
 		Short: "Run every article's inline tests",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			batchGC()
 			var re *regexp.Regexp
 			if run != "" {
 				var err error

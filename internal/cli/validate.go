@@ -14,6 +14,7 @@ func newValidateCommand() *cobra.Command {
 		Short: "Check charters and report every error as file:line:col",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			batchGC()
 			c, out, err := compileCharters(args)
 			if err != nil {
 				return err
