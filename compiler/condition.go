@@ -98,8 +98,8 @@ func (r roots) uses(p *charter.Path) args {
 type resolved struct {
 	lines     []string // body lines binding value
 	nullCheck string   // "value != null", for operators that a null would satisfy
-	value string   // variable holding each value
-	path  string   // Rego expression of the value's field path
+	value     string   // variable holding each value
+	path      string   // Rego expression of the value's field path
 }
 
 // resolve walks p. With keys, wildcard steps bind the key too (for witness paths).
