@@ -33,6 +33,14 @@ tools::
 bench::
 	@true
 
+# Each fuzz target for FUZZTIME (go test -fuzz takes one target at a time).
+FUZZTIME ?= 30s
+fuzz::
+	$(GO) test ./charter -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./charter -run '^$$' -fuzz '^FuzzParsePath$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./compiler -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/manifest -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+
 generate::
 	@true
 

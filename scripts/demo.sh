@@ -22,3 +22,25 @@ $CHARTER eval --bundle "$OUT/anti-delos.tar.gz" examples/manifests/
 code=$?
 echo "(charter eval exit code $code: 0 allowed, 1 denied, 2 bad input)"
 [ "$code" -le 1 ] || exit 1
+
+step "admission: the same bundle enforced by the webhook over real TLS"
+$CHARTER webhook certs --out "$OUT/certs" --service charter-webhook --namespace charter-system || exit 1
+PORT=${DEMO_PORT:-18443}
+$CHARTER webhook serve --bundle "$OUT/anti-delos.tar.gz" --tls-cert "$OUT/certs/tls.crt" --tls-key "$OUT/certs/tls.key" \
+  --listen "127.0.0.1:$PORT" --namespace charter-system --audit-log "$OUT/audit.jsonl" 2> "$OUT/webhook.log" &
+WEBHOOK=$!
+trap 'kill $WEBHOOK 2>/dev/null' EXIT
+for _ in $(seq 1 100); do
+  curl -sf --cacert "$OUT/certs/ca.crt" "https://127.0.0.1:$PORT/readyz" >/dev/null && break
+  sleep 0.1
+done
+curl -sf --cacert "$OUT/certs/ca.crt" "https://127.0.0.1:$PORT/readyz" >/dev/null || { echo "webhook did not become ready:"; cat "$OUT/webhook.log"; exit 1; }
+echo "webhook ready on https://127.0.0.1:$PORT (CA $OUT/certs/ca.crt)"
+$CHARTER webhook review --server "https://127.0.0.1:$PORT/validate" --ca "$OUT/certs/ca.crt" \
+  examples/manifests/01-checkout-compliant.yaml examples/manifests/02-privileged-daemonset.yaml \
+  examples/manifests/04-nodeport-service.yaml examples/manifests/09-warnings-only.yaml
+code=$?
+[ "$code" -le 1 ] || exit 1
+kill -TERM $WEBHOOK && wait $WEBHOOK 2>/dev/null
+trap - EXIT
+echo "webhook stopped; $(wc -l < "$OUT/audit.jsonl") decisions in $OUT/audit.jsonl"

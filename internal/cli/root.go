@@ -55,7 +55,9 @@ func NewRoot(s Streams) *cobra.Command {
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput(err) })
-	root.AddCommand(newValidateCommand(), newBuildCommand(), newEvalCommand(), newTestCommand(), newWebhookCommand(), newAgentCommand())
+	webhook := newWebhookCommand()
+	webhook.AddCommand(newWebhookReviewCommand())
+	root.AddCommand(newValidateCommand(), newBuildCommand(), newEvalCommand(), newTestCommand(), webhook, newAgentCommand())
 	return root
 }
 
