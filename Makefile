@@ -41,6 +41,8 @@ fuzz::
 	$(GO) test ./compiler -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/manifest -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 
+fuzz:: fuzz-webhook
+
 generate::
 	@true
 
