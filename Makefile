@@ -21,7 +21,7 @@ demo: build
 # and, as root, kernel and e2e suites (each says in its output what ran).
 test: build tools
 	$(GO) vet ./...
-	$(GO) test -count=1 ./... 2>&1 | tee $(BIN)/test.log
+	set -o pipefail; $(GO) test -count=1 ./... 2>&1 | tee $(BIN)/test.log
 	$(MAKE) test-extra
 
 test-extra::
