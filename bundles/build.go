@@ -35,7 +35,11 @@ func FromOutput(out *compiler.Output) (Files, error) {
 	for name, src := range out.Modules {
 		files[name] = []byte(src)
 	}
-	data, err := json.MarshalIndent(map[string]any{"charter": map[string]any{"info": out.Info}}, "", "  ")
+	doc := map[string]any{"info": out.Info}
+	if out.Program != nil {
+		doc["program"] = out.Program
+	}
+	data, err := json.MarshalIndent(map[string]any{"charter": doc}, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("encode data.json: %w", err)
 	}

@@ -28,6 +28,7 @@ type Bundle struct {
 	Files    Files
 	Manifest Manifest
 	Info     compiler.Info
+	Program  *compiler.Program // nil for bundles without one: OPA evaluates everything
 	OPA      *bundle.Bundle
 }
 
@@ -142,13 +143,17 @@ func Parse(files Files) (*Bundle, error) {
 	if data, ok := files["data.json"]; ok {
 		var doc struct {
 			Charter struct {
-				Info compiler.Info `json:"info"`
+				Info    compiler.Info     `json:"info"`
+				Program *compiler.Program `json:"program"`
 			} `json:"charter"`
 		}
-		if err := json.Unmarshal(data, &doc); err != nil {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber() // program operands keep their exact text
+		if err := dec.Decode(&doc); err != nil {
 			return nil, fmt.Errorf("bad data.json: %w", err)
 		}
 		b.Info = doc.Charter.Info
+		b.Program = doc.Charter.Program
 	}
 	tgz, err := files.TarGz()
 	if err != nil {

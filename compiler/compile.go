@@ -25,10 +25,14 @@ const RuntimeQuery = "data.charter.runtime.findings"
 // DecisionQuery is the query that answers a whole decision.
 const DecisionQuery = "data.charter.decision"
 
+// HatchQuery answers the findings of the articles written in raw Rego.
+const HatchQuery = "data.charter.hatch_findings"
+
 // Output is a compiled charter: Rego modules by bundle path, and the data document.
 type Output struct {
 	Modules map[string]string
 	Info    Info
+	Program *Program
 }
 
 // Info is data.charter.info: what tools need to know about the charter
@@ -85,7 +89,7 @@ type CouncilInfo struct {
 // Compile turns a loaded charter into Rego modules. Errors in rego hatches
 // are reported at their charter position, as a charter.ErrorList.
 func Compile(c *charter.Charter) (*Output, error) {
-	out := &Output{Modules: map[string]string{}, Info: info(c)}
+	out := &Output{Modules: map[string]string{}, Info: info(c), Program: program(c)}
 	var mods []*module
 	var errs charter.ErrorList
 	for _, a := range c.Spec.Articles {
@@ -216,6 +220,20 @@ func aggregate(mods []*module) string {
 	w.line(1, `"audits": audits,`)
 	w.line(0, "}")
 	w.blank()
+	w.line(0, "# The findings of articles written in raw Rego: the engine evaluates the")
+	w.line(0, "# declarative articles natively (data.charter.program) and asks OPA for these.")
+	hatches := 0
+	for _, m := range mods {
+		if m.article.Violation == nil {
+			w.line(0, "hatch_findings contains f if some f in data.charter.articles.%s.findings", m.pkg)
+			w.blank()
+			hatches++
+		}
+	}
+	if hatches == 0 {
+		w.line(0, "hatch_findings := set()")
+		w.blank()
+	}
 	w.line(0, `deny contains sprintf("%%s: %%s", [f.article, f.message]) if some f in violations`)
 	w.blank()
 	w.line(0, `warn contains sprintf("%%s: %%s", [f.article, f.message]) if some f in warnings`)

@@ -196,14 +196,7 @@ func nullMatters(l *charter.Leaf) bool {
 // staticPath is the path of p up to its first wildcard, for absent witnesses.
 func (r roots) staticPath(p *charter.Path) string {
 	_, base := r.base(p.Root)
-	cut := &charter.Path{Root: p.Root}
-	for _, s := range p.Segs {
-		if s.Kind == charter.SegAll || s.Kind == charter.SegGlob {
-			break
-		}
-		cut.Segs = append(cut.Segs, s)
-	}
-	rest := strings.TrimPrefix(strings.TrimPrefix(cut.String(), cut.Root), ".")
+	rest := staticRest(p)
 	switch {
 	case rest == "":
 		return base
@@ -211,6 +204,18 @@ func (r roots) staticPath(p *charter.Path) string {
 		return strconv.Quote(rest)
 	}
 	return fmt.Sprintf("lib.join(%s, %s)", base, strconv.Quote(rest))
+}
+
+// staticRest prints p's steps up to its first wildcard, without the root.
+func staticRest(p *charter.Path) string {
+	cut := &charter.Path{Root: p.Root}
+	for _, s := range p.Segs {
+		if s.Kind == charter.SegAll || s.Kind == charter.SegGlob {
+			break
+		}
+		cut.Segs = append(cut.Segs, s)
+	}
+	return strings.TrimPrefix(strings.TrimPrefix(cut.String(), cut.Root), ".")
 }
 
 // test renders the operator test on value v.

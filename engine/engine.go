@@ -41,12 +41,29 @@ func (d Decision) All() []Finding {
 type Engine struct {
 	query    rego.PreparedEvalQuery
 	runtime  rego.PreparedEvalQuery
+	hatch    rego.PreparedEvalQuery
+	native   *native // nil: OPA decides everything
 	bundle   *bundles.Bundle
 	revision string
 }
 
+// Option configures an Engine.
+type Option func(*options)
+
+type options struct{ opaOnly bool }
+
+// OPAOnly makes OPA evaluate every article, also those the engine would
+// evaluate natively: the reference the native path is tested against.
+func OPAOnly() Option { return func(o *options) { o.opaOnly = true } }
+
 // New prepares the decision query over b. It compiles the policy once.
-func New(ctx context.Context, b *bundles.Bundle) (*Engine, error) {
+// Declarative articles are evaluated natively when the bundle carries their
+// program (data.charter.program); raw Rego articles always by OPA.
+func New(ctx context.Context, b *bundles.Bundle, opts ...Option) (*Engine, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if b == nil || b.OPA == nil {
 		return nil, errors.New("engine: no bundle")
 	}
@@ -66,7 +83,23 @@ func New(ctx context.Context, b *bundles.Bundle) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prepare runtime query: %w", err)
 	}
-	return &Engine{query: q, runtime: rq, bundle: b, revision: b.Revision()}, nil
+	e := &Engine{query: q, runtime: rq, bundle: b, revision: b.Revision()}
+	if !o.opaOnly {
+		if e.native, err = newNative(b.Program); err != nil {
+			return nil, fmt.Errorf("load program: %w", err)
+		}
+	}
+	if e.native != nil && e.native.hatch {
+		e.hatch, err = rego.New(
+			rego.Query(compiler.HatchQuery),
+			rego.ParsedBundle("charter", b.OPA),
+			rego.SetRegoVersion(ast.RegoV1),
+		).PrepareForEval(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("prepare hatch query: %w", err)
+		}
+	}
+	return e, nil
 }
 
 // Revision is the bundle revision this engine enforces.
@@ -85,8 +118,14 @@ func (e *Engine) Decide(ctx context.Context, input any) (Decision, error) {
 	return e.DecideValue(ctx, v)
 }
 
+// Native reports whether declarative articles are evaluated natively.
+func (e *Engine) Native() bool { return e.native != nil }
+
 // DecideValue evaluates an input already converted to an OPA value.
 func (e *Engine) DecideValue(ctx context.Context, input ast.Value) (Decision, error) {
+	if e.native != nil {
+		return e.decideNative(ctx, input)
+	}
 	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(input))
 	if err != nil {
 		return Decision{}, fmt.Errorf("evaluate: %w", err)
@@ -168,4 +207,57 @@ func (e *Engine) DecideRuntime(ctx context.Context, ev RuntimeEvent) ([]Finding,
 		return nil, nil
 	}
 	return findings(rs[0].Expressions[0].Value)
+}
+
+func (e *Engine) decideNative(ctx context.Context, input ast.Value) (Decision, error) {
+	if err := ctx.Err(); err != nil {
+		return Decision{}, fmt.Errorf("evaluate: %w", err)
+	}
+	set, needHatch := e.native.decide(input)
+	if needHatch {
+		rs, err := e.hatch.Eval(ctx, rego.EvalParsedInput(input))
+		if err != nil {
+			return Decision{}, fmt.Errorf("evaluate: %w", err)
+		}
+		if len(rs) == 1 && len(rs[0].Expressions) == 1 {
+			list, ok := rs[0].Expressions[0].Value.([]any)
+			if !ok {
+				return Decision{}, fmt.Errorf("hatch findings are %T, not a set", rs[0].Expressions[0].Value)
+			}
+			for _, f := range list {
+				v, err := ast.InterfaceToValue(f)
+				if err != nil {
+					return Decision{}, err
+				}
+				set.Add(ast.NewTerm(v))
+			}
+		}
+	}
+	d := Decision{Allowed: true, Violations: []Finding{}, Warnings: []Finding{}, Audits: []Finding{}}
+	sorted := set.Sorted()
+	for i := 0; i < sorted.Len(); i++ {
+		o, ok := sorted.Elem(i).Value.(ast.Object)
+		if !ok {
+			return Decision{}, fmt.Errorf("finding is %v, not an object", sorted.Elem(i))
+		}
+		str := func(k string) string {
+			if t := o.Get(ast.StringTerm(k)); t != nil {
+				if s, ok := t.Value.(ast.String); ok {
+					return string(s)
+				}
+			}
+			return ""
+		}
+		f := Finding{Article: str("article"), Title: str("title"), Action: str("action"), Severity: str("severity"), Message: str("message"), Path: str("path")}
+		switch f.Action {
+		case "deny":
+			d.Violations = append(d.Violations, f)
+			d.Allowed = false
+		case "warn":
+			d.Warnings = append(d.Warnings, f)
+		case "audit":
+			d.Audits = append(d.Audits, f)
+		}
+	}
+	return d, nil
 }

@@ -1,0 +1,191 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/charter-dev/charter/compiler"
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/topdown"
+)
+
+// native evaluates a bundle's declarative articles (data.charter.program)
+// directly over the OPA value of the input, with OPA's own builtins for
+// regular expressions, globs, quantities and JSON. It mirrors the generated
+// Rego rule for rule (compiler/lib.rego and the article modules); the
+// differential tests in this package hold the two paths together.
+type native struct {
+	scope    compiler.ScopeInfo
+	articles []*nativeArticle
+	hatch    bool // some article is raw Rego: OPA decides those
+}
+
+type nativeArticle struct {
+	compiler.ProgramArticle
+	ops       ast.Set
+	cond      *nCond
+	inLiteral map[*compiler.ProgramLeaf]ast.Value
+}
+
+// nCond is a ProgramCondition with its operands converted once.
+type nCond struct {
+	any, all []*nCond
+	not      *nCond
+	leaf     *compiler.ProgramLeaf
+	operand  *ast.Term // equals, notEquals, in, notIn, string operators
+	number   *ast.Term // lt, lte, gt, gte
+}
+
+var builtin = struct {
+	member, regex, glob, units, marshal topdown.BuiltinFunc
+}{
+	member:  topdown.GetBuiltin(ast.Member.Name),
+	regex:   topdown.GetBuiltin(ast.RegexMatch.Name),
+	glob:    topdown.GetBuiltin(ast.GlobMatch.Name),
+	units:   topdown.GetBuiltin(ast.UnitsParse.Name),
+	marshal: topdown.GetBuiltin(ast.JSONMarshal.Name),
+}
+
+func newNative(p *compiler.Program) (*native, error) {
+	if p == nil || p.Version != compiler.ProgramVersion {
+		return nil, nil
+	}
+	n := &native{scope: p.Scope}
+	for _, a := range p.Articles {
+		na := &nativeArticle{ProgramArticle: a}
+		if a.Hatch {
+			n.hatch = true
+		}
+		ops := make([]*ast.Term, 0, len(a.Operations))
+		for _, op := range a.Operations {
+			ops = append(ops, ast.StringTerm(op))
+		}
+		na.ops = ast.NewSet(ops...)
+		if a.Violation != nil {
+			c, err := convertCondition(a.Violation)
+			if err != nil {
+				return nil, fmt.Errorf("article %s: %w", a.ID, err)
+			}
+			na.cond = c
+		}
+		n.articles = append(n.articles, na)
+	}
+	return n, nil
+}
+
+func convertCondition(c *compiler.ProgramCondition) (*nCond, error) {
+	out := &nCond{}
+	var err error
+	switch {
+	case c.Leaf != nil:
+		out.leaf = c.Leaf
+		switch c.Leaf.Op {
+		case "lt", "lte", "gt", "gte":
+			out.number = ast.NumberTerm(jsonNumber(c.Leaf.Number))
+		case "in", "notIn":
+			list, ok := c.Leaf.Value.([]any)
+			if !ok {
+				return nil, fmt.Errorf("operator %s without a list", c.Leaf.Op)
+			}
+			terms := make([]*ast.Term, 0, len(list))
+			for _, v := range list {
+				t, err := ast.InterfaceToValue(v)
+				if err != nil {
+					return nil, err
+				}
+				terms = append(terms, ast.NewTerm(t))
+			}
+			out.operand = ast.NewTerm(ast.NewSet(terms...))
+		case "exists", "absent":
+		default:
+			v, err := ast.InterfaceToValue(c.Leaf.Value)
+			if err != nil {
+				return nil, err
+			}
+			out.operand = ast.NewTerm(v)
+		}
+	case c.Not != nil:
+		out.not, err = convertCondition(c.Not)
+	default:
+		for _, s := range c.Any {
+			k, err := convertCondition(s)
+			if err != nil {
+				return nil, err
+			}
+			out.any = append(out.any, k)
+		}
+		for _, s := range c.All {
+			k, err := convertCondition(s)
+			if err != nil {
+				return nil, err
+			}
+			out.all = append(out.all, k)
+		}
+	}
+	return out, err
+}
+
+// call runs one OPA builtin and returns its single output, or nil when it is
+// undefined or fails (as it would make the Rego expression undefined).
+func call(f topdown.BuiltinFunc, args ...*ast.Term) *ast.Term {
+	var out *ast.Term
+	err := f(topdown.BuiltinContext{Context: context.Background()}, args, func(t *ast.Term) error {
+		out = t
+		return nil
+	})
+	if err != nil {
+		return nil
+	}
+	return out
+}
+
+func truthy(t *ast.Term) bool {
+	b, ok := t.Value.(ast.Boolean)
+	return t != nil && ok && bool(b)
+}
+
+func isString(v ast.Value) (string, bool) {
+	s, ok := v.(ast.String)
+	return string(s), ok
+}
+
+// show renders a value as lib.show does.
+func show(v ast.Value) string {
+	switch x := v.(type) {
+	case ast.String:
+		return string(x)
+	case ast.Null:
+		return "<none>"
+	}
+	if t := call(builtin.marshal, ast.NewTerm(v)); t != nil {
+		if s, ok := isString(t.Value); ok {
+			return s
+		}
+	}
+	return v.String()
+}
+
+// join and step build finding paths as lib.join and lib.step do.
+func join(base, field string) string {
+	if base == "" {
+		return field
+	}
+	return base + "." + field
+}
+
+func step(path string, k ast.Value) string {
+	switch x := k.(type) {
+	case ast.Number:
+		return fmt.Sprintf("%s[%s]", path, x.String())
+	case ast.String:
+		if t := call(builtin.marshal, ast.NewTerm(x)); t != nil {
+			if s, ok := isString(t.Value); ok {
+				return path + "[" + s + "]"
+			}
+		}
+	}
+	return path
+}
+
+func jsonNumber(s string) json.Number { return json.Number(s) }

@@ -1,0 +1,306 @@
+package engine
+
+import (
+	"strings"
+
+	"github.com/charter-dev/charter/charter"
+	"github.com/charter-dev/charter/compiler"
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+// holds is cN: whether the condition holds in s.
+func (c *nCond) holds(s scope) bool {
+	switch {
+	case c.leaf != nil && c.leaf.Op == "absent":
+		found := false
+		s.resolve(&c.leaf.Path, func(_ string, v ast.Value) bool {
+			found = !isNull(v)
+			return !found
+		})
+		return !found
+	case c.leaf != nil:
+		found := false
+		s.resolve(&c.leaf.Path, func(_ string, v ast.Value) bool {
+			found = c.test(v)
+			return !found
+		})
+		return found
+	case c.not != nil:
+		return !c.not.holds(s)
+	case len(c.any) > 0:
+		for _, k := range c.any {
+			if k.holds(s) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, k := range c.all {
+		if !k.holds(s) {
+			return false
+		}
+	}
+	return true
+}
+
+func isNull(v ast.Value) bool {
+	_, ok := v.(ast.Null)
+	return ok
+}
+
+// test is the leaf's operator on one value. A null value never satisfies an
+// operator: either the generated null check or the operator itself rejects it.
+func (c *nCond) test(v ast.Value) bool {
+	if isNull(v) {
+		return false
+	}
+	l := c.leaf
+	switch l.Op {
+	case "exists":
+		return true
+	case "equals":
+		return ast.Compare(v, c.operand.Value) == 0
+	case "notEquals":
+		return ast.Compare(v, c.operand.Value) != 0
+	case "in":
+		return truthy(call(builtin.member, ast.NewTerm(v), c.operand))
+	case "notIn":
+		return !truthy(call(builtin.member, ast.NewTerm(v), c.operand))
+	case "lt", "lte", "gt", "gte":
+		var q ast.Value
+		switch x := v.(type) {
+		case ast.Number:
+			q = x
+		case ast.String:
+			t := call(builtin.units, ast.NewTerm(x))
+			if t == nil {
+				return false
+			}
+			q = t.Value
+		default:
+			return false
+		}
+		cmp := ast.Compare(q, c.number.Value)
+		switch l.Op {
+		case "lt":
+			return cmp < 0
+		case "lte":
+			return cmp <= 0
+		case "gt":
+			return cmp > 0
+		}
+		return cmp >= 0
+	}
+	str, ok := isString(v)
+	if !ok {
+		return false
+	}
+	op, negate := l.Op, false
+	if strings.HasPrefix(op, "not") {
+		op, negate = strings.ToLower(op[3:4])+op[4:], true
+	}
+	return stringTest(op, c.operand, str) != negate
+}
+
+func stringTest(op string, operand *ast.Term, s string) bool {
+	pattern, _ := isString(operand.Value)
+	switch op {
+	case "matches":
+		return truthy(call(builtin.regex, operand, ast.StringTerm(s)))
+	case "glob":
+		return truthy(call(builtin.glob, operand, ast.NullTerm(), ast.StringTerm(s)))
+	case "prefix":
+		return strings.HasPrefix(s, pattern)
+	case "suffix":
+		return strings.HasSuffix(s, pattern)
+	}
+	return strings.Contains(s, pattern)
+}
+
+// witness is wN: the offending values, as a set of {path, value}.
+type witness []elem
+
+func (c *nCond) witness(s scope) witness {
+	switch {
+	case c.leaf != nil && c.leaf.Op == "absent":
+		_, base, _ := s.root(c.leaf.Path.Root)
+		rest := c.leaf.Static
+		path := base
+		switch {
+		case rest == "":
+		case c.leaf.Path.Root == "object":
+			path = rest
+		default:
+			path = join(base, rest)
+		}
+		return witness{{path: path, value: ast.Null{}}}
+	case c.leaf != nil:
+		var out witness
+		s.resolve(&c.leaf.Path, func(p string, v ast.Value) bool {
+			if c.test(v) {
+				out = append(out, elem{path: p, value: v})
+			}
+			return true
+		})
+		return out
+	case c.not != nil:
+		return nil
+	case len(c.any) > 0:
+		// The first branch that holds; a leaf holds exactly when its witness is not empty.
+		for _, k := range c.any {
+			switch {
+			case k.not != nil:
+			case k.leaf != nil && k.leaf.Op != "absent":
+				if w := k.witness(s); len(w) > 0 {
+					return w
+				}
+			case k.holds(s):
+				return k.witness(s)
+			}
+		}
+		return nil
+	}
+	for _, k := range c.all {
+		if k.not != nil {
+			continue
+		}
+		if w := k.witness(s); len(w) > 0 {
+			return w
+		}
+	}
+	return nil
+}
+
+// summary is lib.witness: the first offending value in set order, every
+// offending value, and the path; or the fallback.
+func (w witness) summary(fallback string) (path, value, values string) {
+	if len(w) == 0 {
+		return fallback, "<none>", "<none>"
+	}
+	set := ast.NewSet()
+	shown := make([]string, 0, len(w))
+	for _, e := range w {
+		set.Add(ast.ObjectTerm(ast.Item(ast.StringTerm("path"), ast.StringTerm(e.path)), ast.Item(ast.StringTerm("value"), ast.NewTerm(e.value))))
+		shown = append(shown, show(e.value))
+	}
+	first := set.Sorted().Elem(0).Value.(ast.Object)
+	return string(first.Get(ast.StringTerm("path")).Value.(ast.String)), show(first.Get(ast.StringTerm("value")).Value), strings.Join(sortStrings(shown), ", ")
+}
+
+// findings adds the article's findings in e to out.
+func (a *nativeArticle) findings(e *env, out ast.Set) {
+	if !a.matches(e) {
+		return
+	}
+	pods := []*elem{nil}
+	if a.Pods {
+		pods = pods[:0]
+		for i := range e.pods {
+			pods = append(pods, &e.pods[i])
+		}
+	}
+	for _, pod := range pods {
+		var els []elem
+		switch a.Foreach {
+		case "":
+		case "containers":
+			els = e.containers(*pod)
+		case "volumes":
+			els = e.volumes(*pod)
+		default:
+			scope{e: e, pod: pod}.resolve(a.Each, func(p string, v ast.Value) bool {
+				if !isNull(v) {
+					els = append(els, elem{path: p, value: v})
+				}
+				return true
+			})
+		}
+		if a.Foreach == "" {
+			a.finding(scope{e: e, pod: pod}, out)
+			continue
+		}
+		for i := range els {
+			a.finding(scope{e: e, pod: pod, el: &els[i]}, out)
+		}
+	}
+}
+
+func (a *nativeArticle) finding(s scope, out ast.Set) {
+	if !a.cond.holds(s) {
+		return
+	}
+	fallback := ""
+	switch {
+	case s.el != nil:
+		fallback = s.el.path
+	case s.pod != nil:
+		fallback = s.pod.path
+	}
+	path, value, values := a.cond.witness(s).summary(fallback)
+	var msg strings.Builder
+	for _, part := range a.Message {
+		switch {
+		case part.Ref != nil:
+			msg.WriteString(s.show(part.Ref))
+		case part.Witness == "value":
+			msg.WriteString(value)
+		case part.Witness == "values":
+			msg.WriteString(values)
+		case part.Witness == "field":
+			msg.WriteString(path)
+		default:
+			msg.WriteString(part.Text)
+		}
+	}
+	out.Add(ast.ObjectTerm(
+		ast.Item(ast.StringTerm("article"), ast.StringTerm(a.ID)),
+		ast.Item(ast.StringTerm("title"), ast.StringTerm(a.Title)),
+		ast.Item(ast.StringTerm("action"), ast.StringTerm(a.Action)),
+		ast.Item(ast.StringTerm("severity"), ast.StringTerm(a.Severity)),
+		ast.Item(ast.StringTerm("message"), ast.StringTerm(msg.String())),
+		ast.Item(ast.StringTerm("path"), ast.StringTerm(path)),
+	))
+}
+
+// show renders a message placeholder as mN does: the value at the path, or
+// <none> when the path reaches nothing.
+func (s scope) show(p *compiler.ProgramPath) string {
+	v, _, ok := s.root(p.Root)
+	if !ok || v == nil {
+		return "<none>"
+	}
+	for _, st := range p.Segs {
+		switch st.Kind {
+		case charter.SegIndex:
+			arr, ok := v.(*ast.Array)
+			if !ok || st.Index >= arr.Len() {
+				return "<none>"
+			}
+			v = arr.Elem(st.Index).Value
+		default:
+			if v = get(v, st.Name); v == nil {
+				return "<none>"
+			}
+		}
+	}
+	return show(v)
+}
+
+// decide returns the findings of the declarative articles, and whether some
+// raw-Rego article matches the input (then OPA must decide those).
+func (n *native) decide(input ast.Value) (ast.Set, bool) {
+	out := ast.NewSet()
+	e, ok := n.env(input)
+	if !ok {
+		return out, false
+	}
+	needHatch := false
+	for _, a := range n.articles {
+		if a.Hatch {
+			needHatch = needHatch || a.matches(e)
+			continue
+		}
+		a.findings(e, out)
+	}
+	return out, needHatch
+}

@@ -1,0 +1,381 @@
+package engine
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/charter-dev/charter/charter"
+	"github.com/charter-dev/charter/compiler"
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+// env is what compiler/lib.rego derives from one input.
+type env struct {
+	resource  ast.Value
+	request   ast.Value
+	operation ast.Value
+	namespace ast.Value // a string for any input that names one sensibly
+	labels    ast.Value
+	kind      string
+	pods      []elem
+	inScope   bool
+	contCache map[string][]elem
+	volCache  map[string][]elem
+}
+
+// elem is a {path, value} pair: a pod, a container, a volume or a foreach element.
+type elem struct {
+	path  string
+	value ast.Value
+}
+
+func get(v ast.Value, key string) ast.Value {
+	if o, ok := v.(ast.Object); ok {
+		if t := o.Get(ast.StringTerm(key)); t != nil {
+			return t.Value
+		}
+	}
+	return nil
+}
+
+// getPath is object.get(v, path, nil) over objects only.
+func getPath(v ast.Value, path ...string) ast.Value {
+	for _, k := range path {
+		if v = get(v, k); v == nil {
+			return nil
+		}
+	}
+	return v
+}
+
+func getString(v ast.Value, key string, def string) (string, bool) {
+	x := get(v, key)
+	if x == nil {
+		return def, true
+	}
+	s, ok := isString(x)
+	return s, ok
+}
+
+var templatePaths = map[string][]string{
+	"/Pod":                   {},
+	"/PodTemplate":           {"template"},
+	"/ReplicationController": {"spec", "template"},
+	"apps/Deployment":        {"spec", "template"},
+	"apps/ReplicaSet":        {"spec", "template"},
+	"apps/StatefulSet":       {"spec", "template"},
+	"apps/DaemonSet":         {"spec", "template"},
+	"batch/Job":              {"spec", "template"},
+	"batch/CronJob":          {"spec", "jobTemplate", "spec", "template"},
+}
+
+var podKinds = map[string]bool{"Pod": true, "PodTemplate": true, "ReplicationController": true, "Deployment": true, "ReplicaSet": true, "StatefulSet": true, "DaemonSet": true, "Job": true, "CronJob": true}
+
+func (n *native) env(input ast.Value) (*env, bool) {
+	e := &env{contCache: map[string][]elem{}, volCache: map[string][]elem{}}
+	req := get(input, "request")
+	_, reqIsObj := req.(ast.Object)
+	isReview := reqIsObj && ast.Compare(get(input, "kind"), ast.String("AdmissionReview")) == 0
+	if isReview {
+		e.request = req
+		if obj, ok := get(req, "object").(ast.Object); ok {
+			e.resource = obj
+		} else if old := get(req, "oldObject"); old != nil {
+			e.resource = old
+		}
+		e.namespace = ast.String("")
+		if ns := get(req, "namespace"); ns != nil {
+			e.namespace = ns
+		}
+	} else {
+		e.resource = input
+		ns := getPath(input, "metadata", "namespace")
+		if ns == nil {
+			ns = ast.String("")
+		}
+		e.namespace = ns
+		e.request = ast.NewObject(
+			ast.Item(ast.StringTerm("operation"), ast.StringTerm("CREATE")),
+			ast.Item(ast.StringTerm("namespace"), ast.NewTerm(ns)),
+			ast.Item(ast.StringTerm("object"), ast.NewTerm(input)),
+		)
+	}
+	if e.resource == nil {
+		return nil, false // lib.resource undefined: no article applies
+	}
+	e.operation = get(e.request, "operation")
+	e.labels = getPath(e.resource, "metadata", "labels")
+	if e.labels == nil {
+		e.labels = ast.NewObject()
+	}
+	kind, ok := getString(e.resource, "kind", "")
+	if !ok {
+		kind = "\x00" // not a string: matches no kind
+	}
+	e.kind = kind
+	e.inScope = n.inScope(e)
+	if apiVersion, ok := getString(e.resource, "apiVersion", ""); ok && kind != "\x00" {
+		parts := strings.Split(apiVersion, "/")
+		group := strings.Join(parts[:len(parts)-1], "/")
+		if path, ok := templatePaths[group+"/"+kind]; ok {
+			if len(path) == 0 {
+				e.pods = []elem{{path: "", value: e.resource}}
+			} else if t, ok := getPath(e.resource, path...).(ast.Object); ok {
+				e.pods = []elem{{path: strings.Join(path, "."), value: t}}
+			}
+		}
+	}
+	return e, true
+}
+
+// namespaceMatches is lib.namespace_matches: glob.match fails on a non-string.
+func namespaceMatches(patterns []string, ns ast.Value) bool {
+	if _, ok := isString(ns); !ok {
+		return false
+	}
+	for _, p := range patterns {
+		if truthy(call(builtin.glob, ast.StringTerm(p), ast.NullTerm(), ast.NewTerm(ns))) {
+			return true
+		}
+	}
+	return false
+}
+
+func (n *native) inScope(e *env) bool {
+	if len(n.scope.Namespaces) > 0 && !namespaceMatches(n.scope.Namespaces, e.namespace) {
+		return false
+	}
+	return len(n.scope.ExcludeNamespaces) == 0 || !namespaceMatches(n.scope.ExcludeNamespaces, e.namespace)
+}
+
+// matches is the findings rule's head of checks, before the pods are walked.
+func (a *nativeArticle) matches(e *env) bool {
+	if !e.inScope {
+		return false
+	}
+	if a.CheckKind && !kindMatches(a.Kinds, a.CoversPods, e.kind) {
+		return false
+	}
+	if !a.AnyOp {
+		if e.operation == nil || !a.ops.Contains(ast.NewTerm(e.operation)) {
+			return false
+		}
+	}
+	if len(a.Namespaces) > 0 && !namespaceMatches(a.Namespaces, e.namespace) {
+		return false
+	}
+	if len(a.Exclude) > 0 && namespaceMatches(a.Exclude, e.namespace) {
+		return false
+	}
+	if s := a.Labels; s != nil {
+		for k, v := range s.MatchLabels {
+			if l := get(e.labels, k); l == nil || ast.Compare(l, ast.String(v)) != 0 {
+				return false
+			}
+		}
+		for _, r := range s.MatchExpressions {
+			l := get(e.labels, r.Key)
+			switch r.Operator {
+			case "In":
+				if l == nil || !stringIn(l, r.Values) {
+					return false
+				}
+			case "NotIn":
+				// object.get(lib.labels, key, null) sits outside the negation once
+				// OPA rewrites the body: labels that are not an object fail it.
+				if _, ok := e.labels.(ast.Object); !ok || l != nil && stringIn(l, r.Values) {
+					return false
+				}
+			case "Exists":
+				if l == nil || ast.Compare(l, ast.Boolean(false)) == 0 {
+					return false
+				}
+			case "DoesNotExist":
+				if l != nil && ast.Compare(l, ast.Boolean(false)) != 0 {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+func stringIn(v ast.Value, list []string) bool {
+	for _, s := range list {
+		if ast.Compare(v, ast.String(s)) == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func kindMatches(kinds []string, coversPods bool, kind string) bool {
+	for _, k := range kinds {
+		if k == "*" || k == kind {
+			return true
+		}
+	}
+	return coversPods && podKinds[kind]
+}
+
+// containers is lib.containers(pod): init, regular and ephemeral, with paths.
+func (e *env) containers(pod elem) []elem {
+	if c, ok := e.contCache[pod.path]; ok {
+		return c
+	}
+	var out []elem
+	for _, field := range []string{"initContainers", "containers", "ephemeralContainers"} {
+		base := join(pod.path, "spec."+field)
+		out = append(out, indexed(getPath(pod.value, "spec", field), base)...)
+	}
+	e.contCache[pod.path] = out
+	return out
+}
+
+func (e *env) volumes(pod elem) []elem {
+	if v, ok := e.volCache[pod.path]; ok {
+		return v
+	}
+	out := indexed(getPath(pod.value, "spec", "volumes"), join(pod.path, "spec.volumes"))
+	e.volCache[pod.path] = out
+	return out
+}
+
+// indexed lists the elements of `some i, v in x` with sprintf("%s[%d]", [base, i])
+// paths; for an object (an invalid manifest) sprintf prints the key as Go does.
+func indexed(v ast.Value, base string) []elem {
+	var out []elem
+	each(v, func(k, x ast.Value) bool {
+		var p string
+		switch key := k.(type) {
+		case ast.Number:
+			p = base + "[" + key.String() + "]"
+		case ast.String:
+			p = base + "[%!d(string=" + string(key) + ")]" // what fmt prints for %d of a string
+		default:
+			return true
+		}
+		out = append(out, elem{path: p, value: x})
+		return true
+	})
+	return out
+}
+
+// scope binds the roots of one evaluation.
+type scope struct {
+	e   *env
+	pod *elem
+	el  *elem
+}
+
+func (s scope) root(name string) (ast.Value, string, bool) {
+	switch name {
+	case "object":
+		return s.e.resource, "", true
+	case "pod":
+		if s.pod == nil {
+			return nil, "", false
+		}
+		return s.pod.value, s.pod.path, true
+	case "el":
+		if s.el == nil {
+			return nil, "", false
+		}
+		return s.el.value, s.el.path, true
+	case "request":
+		return s.e.request, "request", true
+	}
+	return nil, "", false
+}
+
+// resolve walks a path to every value it reaches, with the path string the
+// Rego witness builds. Nulls are kept; callers decide.
+func (s scope) resolve(p *compiler.ProgramPath, visit func(path string, v ast.Value) bool) {
+	v, base, ok := s.root(p.Root)
+	if !ok || v == nil {
+		return
+	}
+	walk(v, base, "", p.Segs, visit)
+}
+
+// walk mirrors condition.go's resolve: static steps accumulate in static,
+// wildcard steps flush it into the path and iterate.
+func walk(v ast.Value, base, static string, segs []compiler.ProgramStep, visit func(string, ast.Value) bool) bool {
+	for i, st := range segs {
+		switch st.Kind {
+		case charter.SegField:
+			if v = get(v, st.Name); v == nil {
+				return true
+			}
+			static += st.Text
+		case charter.SegIndex:
+			arr, ok := v.(*ast.Array)
+			if !ok || st.Index >= arr.Len() {
+				return true
+			}
+			v = arr.Elem(st.Index).Value
+			static += st.Text
+		case charter.SegAll, charter.SegGlob:
+			path := flush(base, static)
+			cont := true
+			each(v, func(k, x ast.Value) bool {
+				if st.Kind == charter.SegGlob {
+					ks, ok := isString(k)
+					if !ok || !truthy(call(builtin.glob, ast.StringTerm(st.Name), ast.NullTerm(), ast.StringTerm(ks))) {
+						return true
+					}
+				}
+				cont = walk(x, step(path, k), "", segs[i+1:], visit)
+				return cont
+			})
+			return cont
+		}
+	}
+	return visit(flush(base, static), v)
+}
+
+func flush(base, static string) string {
+	switch {
+	case static == "":
+		return base
+	case strings.HasPrefix(static, "["):
+		return base + static
+	}
+	return join(base, strings.TrimPrefix(static, "."))
+}
+
+// each is `some k, v in x` over arrays, objects and sets.
+func each(x ast.Value, f func(k, v ast.Value) bool) {
+	switch c := x.(type) {
+	case *ast.Array:
+		for i := 0; i < c.Len(); i++ {
+			if !f(ast.IntNumberTerm(i).Value, c.Elem(i).Value) {
+				return
+			}
+		}
+	case ast.Object:
+		for _, k := range c.Keys() {
+			if !f(k.Value, c.Get(k).Value) {
+				return
+			}
+		}
+	case ast.Set:
+		for _, t := range c.Slice() {
+			if !f(t.Value, t.Value) {
+				return
+			}
+		}
+	}
+}
+
+// sortStrings sorts and dedupes, as a Rego set of strings iterates.
+func sortStrings(s []string) []string {
+	sort.Strings(s)
+	out := s[:0]
+	for i, x := range s {
+		if i == 0 || x != s[i-1] {
+			out = append(out, x)
+		}
+	}
+	return out
+}
