@@ -84,23 +84,51 @@ func TestRevisionFollowsContent(t *testing.T) {
 }
 
 func TestReadRejectsBadArchives(t *testing.T) {
-	cases := map[string][]byte{
-		"not gzip":    []byte("hello"),
-		"no manifest": mustTarGz(t, Files{"data.json": []byte("{}")}),
-		"bad rego":    mustTarGz(t, Files{".manifest": []byte(`{"revision":"x","roots":["charter"]}`), "charter/x.rego": []byte("package charter\nallow if {")}),
-		"escape":      mustTarGz(t, Files{".manifest": []byte(`{}`), "../../etc/passwd": []byte("x")}),
+	tampered := build(t, "../compiler/testdata/golden/constructs.yaml")
+	tampered["charter/lib.rego"] = append(tampered["charter/lib.rego"], []byte("\nextra := 1\n")...)
+	cases := []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"not gzip", []byte("hello"), "not a gzip archive"},
+		{"no manifest", mustTarGz(t, Files{"data.json": []byte("{}")}), "no .manifest"},
+		{"bad rego", mustTarGz(t, Files{".manifest": []byte(`{"revision":"x","roots":["charter"]}`), "charter/x.rego": []byte("package charter\nallow if {")}), "parse bundle"},
+		{"escape", mustTarGz(t, Files{".manifest": []byte(`{}`), "../../etc/passwd": []byte("x")}), "bad path"},
+		{"tampered", mustTarGz(t, tampered), "does not match its revision"},
 	}
-	for name, data := range cases {
-		t.Run(name, func(t *testing.T) {
-			files, err := ReadTarGz(bytes.NewReader(data))
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			files, err := ReadTarGz(bytes.NewReader(tc.data))
 			if err == nil {
 				_, err = Parse(files)
 			}
-			if err == nil {
-				t.Fatal("accepted")
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error = %v, want %q", err, tc.want)
 			}
-			t.Log(err)
 		})
+	}
+}
+
+func TestWriteDirReplacesAnEarlierBundle(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "b")
+	files := build(t, "../compiler/testdata/golden/constructs.yaml")
+	stale := Files{".manifest": []byte("{}"), "charter/articles/gone.rego": []byte("package x")}
+	if err := stale.WriteDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := files.WriteDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "charter/articles/gone.rego")); !os.IsNotExist(err) {
+		t.Errorf("stale module survived: %v", err)
+	}
+	other := t.TempDir()
+	if err := os.WriteFile(filepath.Join(other, "notes.txt"), []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := files.WriteDir(other); err == nil || !strings.Contains(err.Error(), "refusing") {
+		t.Errorf("wrote into a foreign directory: %v", err)
 	}
 }
 

@@ -140,6 +140,13 @@ func Parse(files Files) (*Bundle, error) {
 	if b.Manifest, err = files.Manifest(); err != nil {
 		return nil, err
 	}
+	// A charter revision is the content digest: a bundle whose files were
+	// changed after the build must not enforce under the old name.
+	if strings.HasPrefix(b.Manifest.Revision, "sha256:") {
+		if got := files.digest(); got != b.Manifest.Revision {
+			return nil, fmt.Errorf("bundle content does not match its revision: manifest says %s, files hash to %s", b.Manifest.Revision, got)
+		}
+	}
 	if data, ok := files["data.json"]; ok {
 		var doc struct {
 			Charter struct {

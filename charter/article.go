@@ -185,7 +185,12 @@ func (d *decoder) tests(n *yaml.Node) []*Test {
 				}
 			},
 			"object": func(v *yaml.Node) {
-				obj, ok := d.value(v).(map[string]any)
+				val, err := KubernetesValue(v)
+				if err != nil {
+					d.errorf(v, "test object: %v", err)
+					return
+				}
+				obj, ok := val.(map[string]any)
 				if !ok {
 					d.errorf(v, "test object must be a mapping (a Kubernetes object or AdmissionReview)")
 				}

@@ -1,7 +1,10 @@
 package charter
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"math"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -10,6 +13,7 @@ import (
 	goccy "github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/parser"
 	"gopkg.in/yaml.v3"
+	sigsyaml "sigs.k8s.io/yaml"
 )
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -39,12 +43,53 @@ func nodePos(file string, n *yaml.Node) Pos {
 
 // NodeValue converts a YAML node into the JSON-compatible value OPA expects:
 // map[string]any, []any, string, bool, float64/int64, nil.
+//
+// Timestamps keep their text ("2024-01-01"), as kubectl keeps them.
 func NodeValue(n *yaml.Node) (any, error) {
 	var v any
-	if err := n.Decode(&v); err != nil {
+	if err := timestampsAsText(n).Decode(&v); err != nil {
 		return nil, err
 	}
 	return normalize(v)
+}
+
+// timestampsAsText returns n with every !!timestamp scalar retagged !!str.
+func timestampsAsText(n *yaml.Node) *yaml.Node {
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!timestamp" {
+		c := *n
+		c.Tag = "!!str"
+		return &c
+	}
+	if len(n.Content) == 0 {
+		return n
+	}
+	c := *n
+	c.Content = make([]*yaml.Node, len(n.Content))
+	for i, k := range n.Content {
+		c.Content[i] = timestampsAsText(k)
+	}
+	return &c
+}
+
+// KubernetesValue decodes a node the way kubectl reads manifests
+// (sigs.k8s.io/yaml: YAML 1.1 booleans such as yes and on are true, exact
+// numbers), for test objects that must decide as the cluster would.
+func KubernetesValue(n *yaml.Node) (any, error) {
+	text, err := yaml.Marshal(n)
+	if err != nil {
+		return nil, err
+	}
+	j, err := sigsyaml.YAMLToJSON(text)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(j))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 func normalize(v any) (any, error) {
@@ -89,6 +134,11 @@ func normalize(v any) (any, error) {
 		return t, nil
 	case time.Time:
 		return t.UTC().Format(time.RFC3339Nano), nil
+	case float64:
+		if math.IsNaN(t) || math.IsInf(t, 0) {
+			return nil, errors.New("value must be a finite number (JSON has no NaN or infinity)")
+		}
+		return t, nil
 	case int:
 		return int64(t), nil
 	case uint64:

@@ -92,8 +92,19 @@ func Compile(c *charter.Charter) (*Output, error) {
 	out := &Output{Modules: map[string]string{}, Info: info(c), Program: program(c)}
 	var mods []*module
 	var errs charter.ErrorList
+	packages := map[string]*charter.Article{}
 	for _, a := range c.Spec.Articles {
 		if a.Violation == nil && a.Rego == "" {
+			continue
+		}
+		pkg := packageName(a.ID)
+		if prev, dup := packages[pkg]; dup {
+			errs.Add(a.Pos, "article ids %q and %q (at %s) both compile to package charter.articles.%s; rename one", a.ID, prev.ID, prev.Pos, pkg)
+			continue
+		}
+		packages[pkg] = a
+		if err := checkPodKinds(a); err != nil {
+			errs.Add(a.Pos, "article %s: %v", a.ID, err)
 			continue
 		}
 		mods = append(mods, articleModule(a))
@@ -118,6 +129,27 @@ func Compile(c *charter.Charter) (*Output, error) {
 		return nil, errs.Err()
 	}
 	return out, nil
+}
+
+// PodKinds embed a pod; an article that reads the pod applies to them only.
+var PodKinds = map[string]bool{"Pod": true, "PodTemplate": true, "ReplicationController": true, "Deployment": true, "ReplicaSet": true, "StatefulSet": true, "DaemonSet": true, "Job": true, "CronJob": true}
+
+// checkPodKinds rejects an article that reads the pod (pod paths, containers,
+// volumes) but also names kinds without one: those would never be decided.
+func checkPodKinds(a *charter.Article) error {
+	if !(&articleGen{a: a}).readsPod() {
+		return nil
+	}
+	var other []string
+	for _, k := range a.Match.Kinds {
+		if k != "*" && !PodKinds[k] {
+			other = append(other, k)
+		}
+	}
+	if len(other) > 0 {
+		return fmt.Errorf("reads the pod (pod paths, containers or volumes) but match.kinds also names %s, which has no pod; move those kinds to an article of their own", strings.Join(other, ", "))
+	}
+	return nil
 }
 
 func locFile(e *ast.Error) string {

@@ -34,10 +34,10 @@ func articleModule(a *charter.Article) *module {
 	w.blank()
 
 	// "*" matches every kind; only an explicit Pod (or a pod path) walks pod templates.
-	pods := contains(a.Match.Kinds, "Pod") || g.readsPod()
+	pods, checkKind := g.plan()
 	have := args{true, pods, a.Foreach != nil}
 	w.line(0, "findings contains finding if {")
-	g.matchLines()
+	g.matchLines(checkKind)
 	objLine := len(w.b.String())
 	w.line(1, "obj := lib.resource")
 	fallback := `""`
@@ -128,7 +128,7 @@ func (g *articleGen) readsPod() bool {
 	if f := a.Foreach; f != nil && (f.Path == nil || f.Path.Root == "pod") {
 		return true
 	}
-	if a.Rego != "" && strings.Contains(a.Rego, "pod") {
+	if a.Rego != "" && podWord.MatchString(a.Rego) {
 		return true
 	}
 	found := false
@@ -154,12 +154,19 @@ func (g *articleGen) readsPod() bool {
 	return found
 }
 
-func (g *articleGen) matchLines() {
+// plan decides whether the article walks lib.pods (it reads pod, or the
+// containers or volumes), and whether it needs a kind test: kinds [Pod] over
+// lib.pods needs none, lib.pods is empty for objects without a pod.
+func (g *articleGen) plan() (pods, checkKind bool) {
+	pods = g.readsPod()
+	k := g.a.Match.Kinds
+	return pods, !(pods && len(k) == 1 && k[0] == "Pod")
+}
+
+func (g *articleGen) matchLines(checkKind bool) {
 	m, w := g.a.Match, &g.w
 	w.line(1, "lib.in_scope")
-	// kinds: [Pod] needs no kind test: the article walks lib.pods, empty for
-	// objects without a pod.
-	if !(len(m.Kinds) == 1 && m.Kinds[0] == "Pod") {
+	if checkKind {
 		w.line(1, "lib.kind_matches(%s, %v)", stringSet(m.Kinds), m.CoversPods())
 	}
 	switch ops := m.Operations; {
@@ -221,7 +228,10 @@ func writeMetadata(w *writer, a *charter.Article) {
 	w.line(0, "#   action: %s", a.Action)
 }
 
-var objRef = regexp.MustCompile(`\bobj\b`)
+var (
+	objRef  = regexp.MustCompile(`\bobj\b`)
+	podWord = regexp.MustCompile(`\bpod\b`)
+)
 
 // dropUnusedObj removes the findings rule's obj assignment (at offset at)
 // when nothing after it reads obj: strict mode rejects unused assignments.

@@ -93,10 +93,10 @@ func program(c *charter.Charter) *Program {
 			g.r.foreach = a.Foreach.As
 		}
 		m := a.Match
+		pods, checkKind := g.plan()
 		pa := ProgramArticle{
 			ID: a.ID, Title: a.Title, Action: a.Action, Severity: a.Severity, Package: "charter.articles." + packageName(a.ID),
-			Kinds: m.Kinds, CoversPods: m.CoversPods(), CheckKind: !(len(m.Kinds) == 1 && m.Kinds[0] == "Pod"),
-			Pods:       contains(m.Kinds, "Pod") || g.readsPod(),
+			Kinds: m.Kinds, CoversPods: m.CoversPods(), CheckKind: checkKind, Pods: pods,
 			Namespaces: m.Namespaces, Exclude: m.ExcludeNamespaces, Labels: m.LabelSelector,
 			Hatch: a.Violation == nil,
 		}

@@ -45,12 +45,18 @@ finding(rule, message) := {
 	"message": message,
 }
 
-# A rule path ending in / covers everything below it.
+# A rule path covers itself and everything below it, as the kernel maps do:
+# "/etc/" and "/etc" both cover /etc/passwd.
 path_matches(p, path) if p == path
 
 path_matches(p, path) if {
 	endswith(p, "/")
 	startswith(path, p)
+}
+
+path_matches(p, path) if {
+	not endswith(p, "/")
+	startswith(path, concat("", [p, "/"]))
 }
 
 port_matches(0, _)

@@ -36,3 +36,28 @@ func TestDecideRuntime(t *testing.T) {
 		})
 	}
 }
+
+// TestRuntimePathsWithoutSlash: a rule path without a trailing slash covers
+// the path and everything below it, as the kernel maps do (agent/entries.go).
+func TestRuntimePathsWithoutSlash(t *testing.T) {
+	e := load(t, "testdata/runtime.yaml")
+	for _, tc := range []struct {
+		ev   RuntimeEvent
+		want int
+	}{
+		{RuntimeEvent{Kind: "exec", Path: "/opt/tools"}, 1},
+		{RuntimeEvent{Kind: "exec", Path: "/opt/tools/nc"}, 1},
+		{RuntimeEvent{Kind: "exec", Path: "/opt/toolsmith"}, 0},
+		{RuntimeEvent{Kind: "open", Path: "/etc/passwd", Write: true}, 1},
+		{RuntimeEvent{Kind: "open", Path: "/etc", Write: true}, 1},
+		{RuntimeEvent{Kind: "open", Path: "/etcd/x", Write: true}, 0},
+	} {
+		fs, err := e.DecideRuntime(context.Background(), tc.ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(fs) != tc.want || tc.want == 1 && fs[0].Action != "audit" {
+			t.Errorf("%+v: findings %+v, want %d", tc.ev, fs, tc.want)
+		}
+	}
+}

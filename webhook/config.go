@@ -14,13 +14,14 @@ import (
 const WebhookName = "validate.charter.dev"
 
 // DefaultRules send the workload kinds a charter's Pod rules cover (pods
-// and every kind with a pod template), plus Services, to the webhook on
-// CREATE and UPDATE. DELETE and CONNECT are left out: the webhook would admit
-// them without evaluation anyway.
+// and every kind with a pod template), plus the Services and Ingresses the
+// default charter governs, to the webhook on CREATE and UPDATE. DELETE and
+// CONNECT are left out: the webhook admits them without evaluation.
 var DefaultRules = []admissionregistrationv1.RuleWithOperations{
 	rule([]string{""}, "pods", "pods/ephemeralcontainers", "podtemplates", "replicationcontrollers", "services"),
 	rule([]string{"apps"}, "deployments", "replicasets", "statefulsets", "daemonsets"),
 	rule([]string{"batch"}, "jobs", "cronjobs"),
+	rule([]string{"networking.k8s.io"}, "ingresses"),
 }
 
 func rule(groups []string, resources ...string) admissionregistrationv1.RuleWithOperations {

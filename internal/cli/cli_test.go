@@ -27,6 +27,8 @@ spec:
 
 const charterFile = "../../engine/testdata/charter.yaml"
 
+const header = "apiVersion: charter.dev/v1\nkind: Charter\nmetadata: {name: t}\nspec:\n  articles:\n"
+
 func TestExitCodes(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, src string) string {
@@ -59,6 +61,10 @@ func TestExitCodes(t *testing.T) {
 		{"unknown flag", "", []string{"eval", "--nope"}, 2, "unknown flag"},
 		{"unknown command", "", []string{"frobnicate"}, 2, "unknown command"},
 		{"test bad regex", "", []string{"test", "--run", "(", charterFile}, 2, "--run"},
+		{"eval nothing to evaluate", "# only a comment\n", []string{"eval", "--charter", charterFile, "-"}, 2, "no Kubernetes objects found"},
+		{"charter with NaN", "", []string{"validate", write("nan.yaml", header+"  - {id: A, title: x, match: {kinds: [Pod]}, violation: {path: object.a, op: equals, value: .nan}, message: m}\n")}, 2, "must be a finite number"},
+		{"package collision", "", []string{"validate", write("collide.yaml", header+"  - {id: AD-1, title: x, match: {kinds: [Pod]}, violation: {path: object.a, op: exists}, message: m}\n  - {id: ad_1, title: y, match: {kinds: [Pod]}, violation: {path: object.a, op: exists}, message: m}\n")}, 2, "both compile to package charter.articles.ad_1"},
+		{"pod reads with a podless kind", "", []string{"validate", write("mixed.yaml", header+"  - {id: A, title: x, match: {kinds: [Pod, Service]}, foreach: containers, violation: {path: container.a, op: exists}, message: m}\n")}, 2, "match.kinds also names Service"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

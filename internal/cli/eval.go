@@ -50,6 +50,10 @@ func newEvalCommand() *cobra.Command {
 				return err
 			}
 			readErrs = append(readErrs, parseErrs...)
+			if len(results) == 0 && len(readErrs) == 0 {
+				// A mistyped path must not pass CI as "0 objects".
+				return badInput(fmt.Errorf("no Kubernetes objects found in %s", strings.Join(args, ", ")))
+			}
 			if err := w.Write(cmd.OutOrStdout(), policyOf(e), results); err != nil {
 				return err
 			}
