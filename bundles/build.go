@@ -2,14 +2,14 @@ package bundles
 
 import (
 	"archive/tar"
-	"errors"
-	"io/fs"
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"

@@ -36,7 +36,15 @@ func (d *decoder) article(n *yaml.Node) *Article {
 			t.Pos = d.pos(v)
 			a.Message = t
 		},
-		"tests":   func(v *yaml.Node) { a.Tests = d.tests(v) },
+		"tests": func(v *yaml.Node) { a.Tests = d.tests(v) },
+		"overrides": func(v *yaml.Node) {
+			a.Overrides = d.strList(v, "overrides")
+			for i, id := range a.Overrides {
+				if !idPattern.MatchString(id) {
+					d.errorf(v.Content[i], "overrides: %q is not an article id", id)
+				}
+			}
+		},
 		"runtime": func(v *yaml.Node) { a.Runtime = d.runtime(v) },
 	})
 	if !ok {

@@ -15,7 +15,45 @@ import (
 func Load(path string) (*Charter, error) {
 	l := &loader{loading: map[string]bool{}, done: map[string]*Charter{}}
 	c := l.load(path, Pos{})
+	if c != nil && len(l.errs) == 0 {
+		c, l.errs = applyOverrides(c)
+	}
 	return c, l.errs.Err()
+}
+
+// applyOverrides drops every article that another article of c overrides
+// (like the Pod Security Admission library's OverrideCheckIDs: a restricted
+// check replaces the baseline check it tightens). It returns a copy.
+func applyOverrides(c *Charter) (*Charter, ErrorList) {
+	var errs ErrorList
+	ids := map[string]bool{}
+	for _, a := range c.Spec.Articles {
+		ids[a.ID] = true
+	}
+	dropped := map[string]bool{}
+	for _, a := range c.Spec.Articles {
+		for _, id := range a.Overrides {
+			switch {
+			case id == a.ID:
+				errs.Add(a.Pos, "article %s overrides itself", a.ID)
+			case !ids[id]:
+				errs.Add(a.Pos, "article %s overrides %q, which this charter does not define", a.ID, id)
+			default:
+				dropped[id] = true
+			}
+		}
+	}
+	if len(dropped) == 0 {
+		return c, errs
+	}
+	out := *c
+	out.Spec.Articles = nil
+	for _, a := range c.Spec.Articles {
+		if !dropped[a.ID] {
+			out.Spec.Articles = append(out.Spec.Articles, a)
+		}
+	}
+	return &out, errs
 }
 
 // LoadPaths loads every charter named by paths. A directory is walked
@@ -53,7 +91,12 @@ func LoadPaths(paths []string) (*Charter, error) {
 	if len(l.errs) > 0 {
 		return nil, l.errs.Err()
 	}
-	return Merge(all)
+	c, err := Merge(all)
+	if err != nil {
+		return nil, err
+	}
+	c, errs := applyOverrides(c)
+	return c, errs.Err()
 }
 
 // Merge combines charters into one. The first charter names the result.

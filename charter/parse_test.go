@@ -1,6 +1,7 @@
 package charter
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -103,5 +104,42 @@ func TestParseValid(t *testing.T) {
 	}
 	if a.Tests[0].Object["kind"] != "Pod" {
 		t.Errorf("test object = %v", a.Tests[0].Object)
+	}
+}
+
+func TestOverrides(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, src string) string {
+		p := dir + "/" + name
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	rt := "runtime: {exec: {deny: [/bin/sh]}}"
+	base := write("base.yaml", header+"  - {id: B-1, title: b, "+rt+"}\n  - {id: B-2, title: b, "+rt+"}\n")
+	strict := write("strict.yaml", "apiVersion: charter.dev/v1\nkind: Charter\nmetadata: {name: s}\nspec:\n  include: [base.yaml]\n  articles:\n  - {id: S-1, title: s, overrides: [B-1], "+rt+"}\n")
+	for _, load := range []func() (*Charter, error){
+		func() (*Charter, error) { return Load(strict) },
+		func() (*Charter, error) { return LoadPaths([]string{dir}) },
+	} {
+		c, err := load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, a := range c.Spec.Articles {
+			ids = append(ids, a.ID)
+		}
+		if strings.Join(ids, ",") != "B-2,S-1" {
+			t.Errorf("articles = %v, want B-2,S-1", ids)
+		}
+	}
+	if c, err := Load(base); err != nil || len(c.Spec.Articles) != 2 {
+		t.Errorf("base alone: %v %v", c, err)
+	}
+	bad := write("bad.yaml", header+"  - {id: X, title: x, overrides: [NOPE], "+rt+"}\n")
+	if _, err := Load(bad); err == nil || !strings.Contains(err.Error(), `overrides "NOPE", which this charter does not define`) {
+		t.Errorf("unknown override: %v", err)
 	}
 }

@@ -77,7 +77,8 @@ type Article struct {
 	Message     *Template
 	Tests       []*Test
 	Runtime     *Runtime
-	Origin      string // file the article was written in (differs from the charter's when included)
+	Overrides   []string // ids of articles this one replaces when both are in a charter
+	Origin      string   // file the article was written in (differs from the charter's when included)
 }
 
 // Match selects the objects and requests an article applies to.

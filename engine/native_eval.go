@@ -69,8 +69,6 @@ var templatePaths = map[string][]string{
 	"batch/CronJob":          {"spec", "jobTemplate", "spec", "template"},
 }
 
-var podKinds = map[string]bool{"Pod": true, "PodTemplate": true, "ReplicationController": true, "Deployment": true, "ReplicaSet": true, "StatefulSet": true, "DaemonSet": true, "Job": true, "CronJob": true}
-
 func (n *native) env(input ast.Value) (*env, bool) {
 	e := &env{contCache: map[string][]elem{}, volCache: map[string][]elem{}}
 	req := get(input, "request")
@@ -215,7 +213,7 @@ func kindMatches(kinds []string, coversPods bool, kind string) bool {
 			return true
 		}
 	}
-	return coversPods && podKinds[kind]
+	return coversPods && compiler.PodKinds[kind]
 }
 
 // containers is lib.containers(pod): init, regular and ephemeral, with paths.
