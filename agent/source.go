@@ -18,17 +18,9 @@ type EngineSource interface {
 
 // Engine compiles the charters and prepares the engine over them.
 func (s CharterSource) Engine(ctx context.Context) (*engine.Engine, error) {
-	c, err := charter.LoadPaths(s.Paths)
-	if err != nil {
-		return nil, fmt.Errorf("load charter: %w", err)
-	}
-	out, err := compiler.Compile(c)
+	b, _, err := bundles.FromCharters(s.Paths)
 	if err != nil {
 		return nil, fmt.Errorf("compile charter: %w", err)
-	}
-	b, err := bundles.Compile(out)
-	if err != nil {
-		return nil, err
 	}
 	return engine.New(ctx, b)
 }

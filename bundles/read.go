@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/charter-dev/charter/charter"
 	"github.com/charter-dev/charter/compiler"
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/bundle"
@@ -184,4 +185,18 @@ func Compile(out *compiler.Output) (*Bundle, error) {
 		return nil, err
 	}
 	return Parse(files)
+}
+
+// FromCharters loads, compiles and bundles the charters named by paths, in
+// memory: what --charter means everywhere a bundle is accepted.
+func FromCharters(paths []string) (*Bundle, *charter.Charter, error) {
+	c, out, err := compiler.CompilePaths(paths)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := Compile(out)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, c, nil
 }

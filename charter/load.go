@@ -107,6 +107,13 @@ func Merge(all []*Charter) (*Charter, error) {
 	if len(all) == 1 {
 		return all[0], nil
 	}
+	for _, c := range all[1:] {
+		// One bundle has one charter-wide scope: charters that disagree on it
+		// would narrow each other depending on file order.
+		if strings.Join(c.Spec.Scope.Namespaces, ",") != strings.Join(all[0].Spec.Scope.Namespaces, ",") {
+			return nil, ErrorList{{Pos: c.Pos, Msg: fmt.Sprintf("scope.namespaces %v differs from %v in %s; charters compiled together must agree on it", c.Spec.Scope.Namespaces, all[0].Spec.Scope.Namespaces, all[0].Pos.File)}}
+		}
+	}
 	out := *all[0]
 	out.Spec.Articles = nil
 	var names []string
@@ -236,6 +243,9 @@ func charterFiles(dir string) ([]string, error) {
 		}
 		if IsCharter(data) {
 			out = append(out, p)
+		} else if bytes.Contains(data, []byte("apiVersion: "+strings.Split(APIVersion, "/")[0])) {
+			// A charter whose kind is mistyped must not vanish from a directory.
+			return fmt.Errorf("%s: apiVersion %s but not kind: Charter", p, APIVersion)
 		}
 		return nil
 	})

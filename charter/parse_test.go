@@ -143,3 +143,29 @@ func TestOverrides(t *testing.T) {
 		t.Errorf("unknown override: %v", err)
 	}
 }
+
+func TestDirectoryLoadCatchesMistakes(t *testing.T) {
+	rt := "runtime: {exec: {deny: [/bin/sh]}}"
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		want  string
+	}{
+		{"mistyped kind", map[string]string{"a.yaml": header + "  - {id: A, title: a, " + rt + "}\n", "b.yaml": "apiVersion: charter.dev/v1\nkind: Charterr\nmetadata: {name: b}\nspec: {}\n"}, "apiVersion charter.dev/v1 but not kind: Charter"},
+		{"scopes disagree", map[string]string{
+			"a.yaml": "apiVersion: charter.dev/v1\nkind: Charter\nmetadata: {name: a}\nspec:\n  scope: {namespaces: [prod]}\n  articles:\n  - {id: A, title: a, " + rt + "}\n",
+			"b.yaml": header + "  - {id: B, title: b, " + rt + "}\n"}, "charters compiled together must agree"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, src := range tc.files {
+				if err := os.WriteFile(dir+"/"+name, []byte(src), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := LoadPaths([]string{dir}); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

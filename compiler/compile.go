@@ -359,3 +359,17 @@ func parseAndFormat(modules map[string]string, mods []*module) (map[string]*ast.
 	}
 	return parsed, errs
 }
+
+// CompilePaths loads the charters named by paths (files or directories,
+// merged, includes followed) and compiles them.
+func CompilePaths(paths []string) (*charter.Charter, *Output, error) {
+	c, err := charter.LoadPaths(paths)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := Compile(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, out, nil
+}

@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/charter-dev/charter/bundles"
-	"github.com/charter-dev/charter/charter"
-	"github.com/charter-dev/charter/compiler"
 	"github.com/charter-dev/charter/engine"
 )
 
@@ -42,15 +40,11 @@ func LoadEngine(ctx context.Context, path string) (Decider, error) {
 }
 
 func compileCharter(path string) (*bundles.Bundle, error) {
-	c, err := charter.Load(path)
-	if err != nil {
-		return nil, err
-	}
-	out, err := compiler.Compile(c)
+	b, _, err := bundles.FromCharters([]string{path})
 	if err != nil {
 		return nil, fmt.Errorf("compile charter %s: %w", path, err)
 	}
-	return bundles.Compile(out)
+	return b, nil
 }
 
 // Holder keeps the Decider in force and replaces it when the bundle file

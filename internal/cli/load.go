@@ -24,11 +24,7 @@ func (o *policyOptions) AddFlags(cmd *cobra.Command) {
 
 // compileCharters loads and compiles charters; errors are bad input.
 func compileCharters(paths []string) (*charter.Charter, *compiler.Output, error) {
-	c, err := charter.LoadPaths(paths)
-	if err != nil {
-		return nil, nil, badInput(err)
-	}
-	out, err := compiler.Compile(c)
+	c, out, err := compiler.CompilePaths(paths)
 	if err != nil {
 		return nil, nil, badInput(err)
 	}
@@ -48,13 +44,9 @@ func (o *policyOptions) load(ctx context.Context) (*engine.Engine, *charter.Char
 			return nil, nil, badInput(err)
 		}
 	} else {
-		var out *compiler.Output
 		var err error
-		if c, out, err = compileCharters(o.Charters); err != nil {
-			return nil, nil, err
-		}
-		if b, err = bundles.Compile(out); err != nil {
-			return nil, nil, err
+		if b, c, err = bundles.FromCharters(o.Charters); err != nil {
+			return nil, nil, badInput(err)
 		}
 	}
 	e, err := engine.New(ctx, b)
