@@ -79,7 +79,13 @@ func KubernetesValue(n *yaml.Node) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	j, err := sigsyaml.YAMLToJSON(text)
+	return DecodeKubernetes(text)
+}
+
+// DecodeKubernetes reads one YAML or JSON document as kubectl does. Numbers
+// stay json.Number, which OPA reads exactly.
+func DecodeKubernetes(doc []byte) (any, error) {
+	j, err := sigsyaml.YAMLToJSON(doc)
 	if err != nil {
 		return nil, err
 	}

@@ -5,21 +5,11 @@ import (
 	"testing"
 
 	"github.com/charter-dev/charter/bundles"
-	"github.com/charter-dev/charter/charter"
-	"github.com/charter-dev/charter/compiler"
 )
 
 func load(t testing.TB, path string) *Engine {
 	t.Helper()
-	c, err := charter.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := compiler.Compile(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := bundles.Compile(out)
+	b, _, err := bundles.FromCharters([]string{path})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,23 +11,13 @@ import (
 	"testing"
 
 	"github.com/charter-dev/charter/bundles"
-	"github.com/charter-dev/charter/charter"
-	"github.com/charter-dev/charter/compiler"
 	"github.com/charter-dev/charter/internal/manifest"
 )
 
 // pair loads a charter twice: native evaluation and OPA alone.
 func pair(t testing.TB, path string) (native, opa *Engine) {
 	t.Helper()
-	c, err := charter.LoadPaths([]string{path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := compiler.Compile(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := bundles.Compile(out)
+	b, _, err := bundles.FromCharters([]string{path})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package manifest
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/charter-dev/charter/charter"
 	"gopkg.in/yaml.v3"
-	sigsyaml "sigs.k8s.io/yaml"
 )
 
 // MaxFileSize bounds one input file.
@@ -184,7 +182,7 @@ func Parse(file string, data []byte) ([]Doc, charter.ErrorList) {
 		if chunk.empty() {
 			continue
 		}
-		obj, err := decode(chunk.text)
+		obj, err := charter.DecodeKubernetes(chunk.text)
 		if err != nil {
 			errs = append(errs, chunk.error(file, err))
 			continue
@@ -197,22 +195,6 @@ func Parse(file string, data []byte) ([]Doc, charter.ErrorList) {
 		docs = append(docs, Doc{File: file, Index: i, Line: chunk.firstLine(), Object: m})
 	}
 	return docs, errs
-}
-
-// decode reads one YAML or JSON document with Kubernetes semantics. Numbers
-// stay json.Number, which OPA reads exactly.
-func decode(doc []byte) (any, error) {
-	j, err := sigsyaml.YAMLToJSON(doc)
-	if err != nil {
-		return nil, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(j))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	return v, nil
 }
 
 // chunk is one document's text and the line it starts on.
