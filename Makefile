@@ -34,12 +34,16 @@ bench::
 	@true
 
 # Each fuzz target for FUZZTIME (go test -fuzz takes one target at a time).
+# Minimizing every new input of a few KiB would otherwise stall the fuzzer for
+# minutes at "0 execs/sec".
 FUZZTIME ?= 30s
+FUZZFLAGS = -run '^$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 1s
 fuzz::
-	$(GO) test ./charter -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./charter -run '^$$' -fuzz '^FuzzParsePath$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./compiler -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./internal/manifest -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./charter $(FUZZFLAGS) -fuzz '^FuzzParse$$'
+	$(GO) test ./charter $(FUZZFLAGS) -fuzz '^FuzzParsePath$$'
+	$(GO) test ./compiler $(FUZZFLAGS) -fuzz '^FuzzCompile$$'
+	$(GO) test ./internal/manifest $(FUZZFLAGS) -fuzz '^FuzzParse$$'
+	$(GO) test ./engine $(FUZZFLAGS) -fuzz '^FuzzNativeMatchesOPA$$'
 
 fuzz:: fuzz-webhook
 

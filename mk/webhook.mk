@@ -17,4 +17,4 @@ bench-webhook: e2e-tools $(BIN)/opa
 
 # The AdmissionReview decoder under the Go fuzzer.
 fuzz-webhook:
-	$(GO) test -run '^$$' -fuzz FuzzDecodeReview -fuzztime $(FUZZTIME) ./webhook/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeReview -fuzztime $(FUZZTIME) -fuzzminimizetime 1s ./webhook/
