@@ -268,7 +268,8 @@ func (a *Agent) handle(e Event) {
 // kernel matched a rule index, the engine names the article, its action and
 // the message, and a disagreement between the two is counted and logged.
 func (a *Agent) decide(eng *engine.Engine, e Event, rec *AuditRecord) {
-	ev := engine.RuntimeEvent{Kind: e.Kind, Path: e.Path, Write: e.Write}
+	// O_RDONLY is 0, O_WRONLY 1, O_RDWR 2: every access mode but write-only reads.
+	ev := engine.RuntimeEvent{Kind: e.Kind, Path: e.Path, Write: e.Write, Read: e.Kind == "open" && e.Flags&3 != 1}
 	if e.Kind == "connect" {
 		ev.Dest = &engine.Dest{Addr: e.Dest.Addr().Unmap().String(), Port: int(e.Dest.Port())}
 	}

@@ -184,6 +184,7 @@ type RuntimeEvent struct {
 	Kind  string `json:"kind"`            // exec, connect, open
 	Path  string `json:"path,omitempty"`  // exec: the binary; open: the file
 	Write bool   `json:"write,omitempty"` // open: write access asked
+	Read  bool   `json:"read,omitempty"`  // open: read access asked
 	Dest  *Dest  `json:"dest,omitempty"`  // connect
 }
 
@@ -195,7 +196,7 @@ type Dest struct {
 
 // DecideRuntime returns the runtime articles a kernel event falls under.
 func (e *Engine) DecideRuntime(ctx context.Context, ev RuntimeEvent) ([]Finding, error) {
-	in := map[string]any{"kind": ev.Kind, "path": ev.Path, "write": ev.Write}
+	in := map[string]any{"kind": ev.Kind, "path": ev.Path, "write": ev.Write, "read": ev.Read}
 	if ev.Dest != nil {
 		in["dest"] = map[string]any{"addr": ev.Dest.Addr, "port": ev.Dest.Port}
 	}

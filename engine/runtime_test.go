@@ -18,7 +18,7 @@ func TestDecideRuntime(t *testing.T) {
 		{"metadata endpoint v6", RuntimeEvent{Kind: "connect", Dest: &Dest{Addr: "fd00:ec2::254", Port: 80}}, "AD-018"},
 		{"other address", RuntimeEvent{Kind: "connect", Dest: &Dest{Addr: "10.0.0.1", Port: 443}}, ""},
 		{"write under /etc", RuntimeEvent{Kind: "open", Path: "/etc/passwd", Write: true}, "AD-019"},
-		{"read under /etc", RuntimeEvent{Kind: "open", Path: "/etc/passwd"}, ""},
+		{"read under /etc", RuntimeEvent{Kind: "open", Path: "/etc/passwd", Read: true}, ""},
 		{"prefix is a directory", RuntimeEvent{Kind: "open", Path: "/etcetera", Write: true}, ""},
 	}
 	for _, tc := range cases {
@@ -51,6 +51,8 @@ func TestRuntimePathsWithoutSlash(t *testing.T) {
 		{RuntimeEvent{Kind: "open", Path: "/etc/passwd", Write: true}, 1},
 		{RuntimeEvent{Kind: "open", Path: "/etc", Write: true}, 1},
 		{RuntimeEvent{Kind: "open", Path: "/etcd/x", Write: true}, 0},
+		{RuntimeEvent{Kind: "open", Path: "/root/.ssh/id_rsa", Read: true}, 1},
+		{RuntimeEvent{Kind: "open", Path: "/root/.ssh/id_rsa", Write: true}, 0}, // write-only: not a read
 	} {
 		fs, err := e.DecideRuntime(context.Background(), tc.ev)
 		if err != nil {

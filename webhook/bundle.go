@@ -102,7 +102,17 @@ func (h *Holder) Ready() bool { return h.current.Load() != nil }
 func (h *Holder) Load(ctx context.Context) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.loadLocked(ctx, stateOf(h.path))
+	return h.loadLocked(ctx, stateOf(h.watched()...))
+}
+
+// watched lists what a reload looks at: the bundle, or a charter file and
+// its directory, where the charters it includes usually live.
+func (h *Holder) watched() []string {
+	switch filepath.Ext(h.path) {
+	case ".yaml", ".yml":
+		return []string{h.path, filepath.Dir(h.path)}
+	}
+	return []string{h.path}
 }
 
 // Reload loads the bundle if its file changed since the last attempt. It
@@ -110,7 +120,7 @@ func (h *Holder) Load(ctx context.Context) error {
 func (h *Holder) Reload(ctx context.Context) (bool, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	st := stateOf(h.path)
+	st := stateOf(h.watched()...)
 	if st == h.seen {
 		return false, nil
 	}

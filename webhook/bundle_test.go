@@ -153,3 +153,37 @@ func waitFor(t testing.TB, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestHolderReloadsIncludes: a charter is reloaded when a charter it includes
+// (in its directory) changes, not only when the file itself does.
+func TestHolderReloadsIncludes(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	base := filepath.Join(dir, "base.yaml")
+	top := filepath.Join(dir, "top.yaml")
+	article := func(id string) string {
+		return "  - {id: " + id + ", title: t, match: {kinds: [Service]}, violation: {path: object.spec.type, op: equals, value: NodePort}, message: m}\n"
+	}
+	head := func(name string) string {
+		return "apiVersion: charter.dev/v1\nkind: Charter\nmetadata: {name: " + name + "}\nspec:\n"
+	}
+	if err := os.WriteFile(base, []byte(head("base")+"  articles:\n"+article("B-1")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(top, []byte(head("top")+"  include: [base.yaml]\n  articles:\n"+article("T-1")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := NewHolder(top, HolderOptions{Logger: quiet})
+	if err := h.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first := h.Current().Revision()
+	time.Sleep(10 * time.Millisecond) // a distinct modification time
+	if err := os.WriteFile(base, []byte(head("base")+"  articles:\n"+article("B-1")+article("B-2")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	changed, err := h.Reload(ctx)
+	if err != nil || !changed || h.Current().Revision() == first {
+		t.Fatalf("Reload after an include changed = %v, %v (revision %s, was %s)", changed, err, h.Current().Revision(), first)
+	}
+}
