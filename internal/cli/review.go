@@ -37,6 +37,11 @@ func newWebhookReviewCommand() *cobra.Command {
 		Short: "Send manifests to a webhook as AdmissionReviews over TLS and print the decisions",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			switch o.Operation {
+			case "CREATE", "UPDATE", "DELETE", "CONNECT":
+			default:
+				return badInput(fmt.Errorf("--operation %q: use CREATE, UPDATE, DELETE or CONNECT", o.Operation))
+			}
 			client, err := o.client()
 			if err != nil {
 				return badInput(err)
@@ -123,6 +128,10 @@ func (o *reviewOptions) send(client *http.Client, d manifest.Doc) (*reviewRespon
 	}
 	if err := json.Unmarshal(data, &out); err != nil || out.Response == nil {
 		return nil, fmt.Errorf("%s#%d: not an AdmissionReview response: %s", d.File, d.Index, data)
+	}
+	// The API server drops a response whose uid is not the request's.
+	if req, _ := review["request"].(map[string]any); req != nil && req["uid"] != out.Response.UID {
+		return nil, fmt.Errorf("%s#%d: response uid %q does not match request uid %v", d.File, d.Index, out.Response.UID, req["uid"])
 	}
 	return out.Response, nil
 }

@@ -56,4 +56,7 @@ func TestWebhookReview(t *testing.T) {
 	if code, _, stderr := run(t, "", "webhook", "review", "-"); code != 2 || !strings.Contains(stderr, "--ca is required") {
 		t.Errorf("without --ca: %d %s", code, stderr)
 	}
+	if code, _, stderr := run(t, "", "webhook", "review", "--operation", "PATCH", "--ca", ca, "-"); code != 2 || !strings.Contains(stderr, "use CREATE") {
+		t.Errorf("bad operation: %d %s", code, stderr)
+	}
 }
