@@ -19,11 +19,7 @@ import (
 
 // compileAndBundle is what `charter build` does: load, compile, lay out, pack.
 func compileAndBundle(tb testing.TB, path string) []byte {
-	c, err := charter.Load(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	out, err := compiler.Compile(c)
+	_, out, err := compiler.CompilePaths([]string{path})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -50,11 +46,7 @@ func writeCharter(tb testing.TB, n int) string {
 // becomes a module, so the benchmark measures real work.
 func TestGeneratedCharter(t *testing.T) {
 	p := writeCharter(t, 2*len(articleShapes))
-	c, err := charter.Load(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := compiler.Compile(c)
+	_, out, err := compiler.CompilePaths([]string{p})
 	if err != nil {
 		t.Fatal(err)
 	}
