@@ -25,7 +25,6 @@ type nativeArticle struct {
 	compiler.ProgramArticle
 	ops       ast.Set
 	cond      *nCond
-	inLiteral map[*compiler.ProgramLeaf]ast.Value
 }
 
 // nCond is a ProgramCondition with its operands converted once.
