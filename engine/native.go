@@ -23,8 +23,8 @@ type native struct {
 
 type nativeArticle struct {
 	compiler.ProgramArticle
-	ops       ast.Set
-	cond      *nCond
+	ops  ast.Set
+	cond *nCond
 }
 
 // nCond is a ProgramCondition with its operands converted once.
