@@ -19,8 +19,7 @@ demo: build
 
 # The test command CI runs. Pure packages, interop with real opa/conftest,
 # and, as root, kernel and e2e suites (each says in its output what ran).
-test: build tools
-	$(GO) vet ./...
+test: build tools lint
 	set -o pipefail; $(GO) test -count=1 ./... 2>&1 | tee $(BIN)/test.log
 	$(MAKE) test-extra
 
@@ -50,8 +49,10 @@ fuzz:: fuzz-webhook
 generate::
 	@true
 
+# gofmt, go vet and staticcheck, all clean: part of make test.
 lint:
-	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '_bpfe[lb]\.go$$'))" || (gofmt -l . ; exit 1)
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' | grep -v '_bpfe[lb]\.go$$')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(BIN)/staticcheck ./...
 
