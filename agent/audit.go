@@ -1,11 +1,10 @@
 package agent
 
 import (
-	"encoding/json"
-	"fmt"
 	"io"
-	"sync"
 	"time"
+
+	"github.com/charter-dev/charter/audit"
 )
 
 // AuditRecord is one kernel decision as the audit log keeps it.
@@ -42,21 +41,23 @@ type Auditor interface {
 	Audit(AuditRecord) error
 }
 
-// JSONLines writes one JSON object per line.
-type JSONLines struct {
-	mu  sync.Mutex
-	enc *json.Encoder
-}
+// JSONLines is the audit package's JSON-lines log as an Auditor.
+type JSONLines struct{ log *audit.JSONLines }
 
 // NewJSONLines writes records to w.
-func NewJSONLines(w io.Writer) *JSONLines { return &JSONLines{enc: json.NewEncoder(w)} }
+func NewJSONLines(w io.Writer) *JSONLines { return &JSONLines{log: audit.New(w)} }
+
+// OpenJSONLines appends records to the file at path.
+func OpenJSONLines(path string) (*JSONLines, error) {
+	l, err := audit.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	return &JSONLines{log: l}, nil
+}
 
 // Audit writes r as one line.
-func (j *JSONLines) Audit(r AuditRecord) error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if err := j.enc.Encode(r); err != nil {
-		return fmt.Errorf("write audit record: %w", err)
-	}
-	return nil
-}
+func (j *JSONLines) Audit(r AuditRecord) error { return j.log.Append(r) }
+
+// Close closes the file, if OpenJSONLines opened one.
+func (j *JSONLines) Close() error { return j.log.Close() }

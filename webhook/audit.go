@@ -2,13 +2,10 @@ package webhook
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"io"
-	"os"
-	"sync"
 	"time"
 
+	"github.com/charter-dev/charter/audit"
 	"github.com/charter-dev/charter/engine"
 )
 
@@ -54,48 +51,23 @@ type discard struct{}
 
 func (discard) Record(context.Context, AuditRecord) error { return nil }
 
-// JSONLines writes each record as one JSON line. Writes are serialised, and
-// each record is a single Write call, so lines never interleave.
-type JSONLines struct {
-	mu     sync.Mutex
-	w      io.Writer
-	closer io.Closer
-}
+// JSONLines is the audit package's JSON-lines log as an AuditSink.
+type JSONLines struct{ log *audit.JSONLines }
 
 // NewJSONLines writes records to w.
-func NewJSONLines(w io.Writer) *JSONLines { return &JSONLines{w: w} }
+func NewJSONLines(w io.Writer) *JSONLines { return &JSONLines{log: audit.New(w)} }
 
 // OpenJSONLines appends records to the file at path ("-" is standard output).
 func OpenJSONLines(path string) (*JSONLines, error) {
-	if path == "-" {
-		return NewJSONLines(os.Stdout), nil
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	l, err := audit.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("open audit log: %w", err)
+		return nil, err
 	}
-	return &JSONLines{w: f, closer: f}, nil
+	return &JSONLines{log: l}, nil
 }
 
 // Record appends r as one line.
-func (j *JSONLines) Record(_ context.Context, r AuditRecord) error {
-	line, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("encode audit record: %w", err)
-	}
-	line = append(line, '\n')
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if _, err := j.w.Write(line); err != nil {
-		return fmt.Errorf("write audit record: %w", err)
-	}
-	return nil
-}
+func (j *JSONLines) Record(_ context.Context, r AuditRecord) error { return j.log.Append(r) }
 
-// Close closes the underlying file, if JSONLines opened it.
-func (j *JSONLines) Close() error {
-	if j.closer == nil {
-		return nil
-	}
-	return j.closer.Close()
-}
+// Close closes the file, if OpenJSONLines opened one.
+func (j *JSONLines) Close() error { return j.log.Close() }

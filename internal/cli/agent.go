@@ -2,7 +2,6 @@ package cli
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -91,12 +90,12 @@ func newAgentCommand() *cobra.Command {
 			case "-":
 				opts.Auditor = agent.NewJSONLines(cmd.OutOrStdout())
 			default:
-				f, err := os.OpenFile(o.AuditLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+				log, err := agent.OpenJSONLines(o.AuditLog)
 				if err != nil {
-					return badInput(fmt.Errorf("open audit log: %w", err))
+					return badInput(err)
 				}
-				defer f.Close()
-				opts.Auditor = agent.NewJSONLines(f)
+				defer log.Close()
+				opts.Auditor = log
 			}
 			a, err := agent.New(opts)
 			if err != nil {
