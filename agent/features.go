@@ -11,14 +11,16 @@ import (
 )
 
 // MissingFeature names the first kernel feature the fallback hook path needs
-// and this kernel lacks, or returns "" when all are there. Other load errors
-// are bugs, not missing features, and must not be hidden behind it.
-func MissingFeature() string {
+// and this kernel lacks, or returns "" when all are there. A probe that fails
+// for another reason than "not supported" is returned as an error: that is a
+// bug or a broken environment, not a missing feature, and must not be hidden
+// behind a skip.
+func MissingFeature() (string, error) {
 	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
-		return "kernel BTF (/sys/kernel/btf/vmlinux)"
+		return "kernel BTF (/sys/kernel/btf/vmlinux)", nil
 	}
 	if _, err := CgroupV2Mount(); err != nil {
-		return "a mounted cgroup v2 hierarchy"
+		return "a mounted cgroup v2 hierarchy", nil
 	}
 	checks := []struct {
 		name string
@@ -34,13 +36,13 @@ func MissingFeature() string {
 	}
 	for _, c := range checks {
 		if errors.Is(c.err, ebpf.ErrNotSupported) {
-			return c.name
+			return c.name, nil
 		}
 		if c.err != nil {
-			return fmt.Sprintf("%s (probe failed: %v)", c.name, c.err)
+			return "", fmt.Errorf("probe %s: %w", c.name, c.err)
 		}
 	}
-	return ""
+	return "", nil
 }
 
 // probeTpBtf loads a do-nothing tp_btf program: the generic probe of the

@@ -7,7 +7,7 @@ BPF_CLANG ?= clang
 BPF_CLANG_MAJOR := 14
 BPF_GENERATED := agent/charter_bpfel.go agent/charter_bpfel.o
 
-.PHONY: bpf-tools bpf-clang-version check-generate vmlinux bench-agent
+.PHONY: bpf-tools bpf-clang-version check-generate vmlinux bench-agent test-kernel
 
 tools:: bpf-tools
 
@@ -34,7 +34,20 @@ check-generate: bpf-tools bpf-clang-version
 	  echo "bpf: $$f is stale; run make generate and commit it"; rm -rf $$tmp; exit 1; }; done; \
 	rm -rf $$tmp; echo "bpf: generated files are up to date"
 
-test-extra:: check-generate
+test-extra:: check-generate test-kernel
+
+# The kernel suite, verbose (go test ./... hides the output of passing
+# packages): prints the hook path each test ran on and the red-team verdicts.
+# Under CI=true a skipped test or a run without a hook path line fails.
+test-kernel:
+	@mkdir -p $(BIN)
+	@$(GO) test -count=1 -v ./test/kernel/ > $(BIN)/test-kernel.log 2>&1 || { cat $(BIN)/test-kernel.log; exit 1; }
+	@echo "== kernel suite (test/kernel): hook path per test, red-team verdicts =="
+	@grep -E 'hook path:|red-team:|--- SKIP' $(BIN)/test-kernel.log | sed -E 's/^ *[a-z_]+\.go:[0-9]+: //' | uniq
+	@if [ "$$CI" = true ] && grep -q -- '--- SKIP' $(BIN)/test-kernel.log; then \
+	  echo "kernel suite: tests skipped under CI=true"; exit 1; fi
+	@if [ "$$CI" = true ] && ! grep -q 'hook path:' $(BIN)/test-kernel.log; then \
+	  echo "kernel suite: no test reported a hook path under CI=true"; exit 1; fi
 
 # Refreshes bpf/vmlinux.h from the running kernel's BTF (not part of generate:
 # the header is committed so builds do not depend on the build machine's kernel).

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -93,23 +92,23 @@ func TestAgentFromCharter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("hook path exercised: %s", ag.Hook().Description())
+	logHookPath(t, ag.Hook())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- ag.Run(ctx) }()
 
-	if sig := signalOf(t, cg.command(a1, filepath.Join(dir, "x"))); sig != syscall.SIGKILL {
-		t.Fatalf("first: signal %d, want SIGKILL", sig)
+	if got := outcomeOf(t, cg.command(a1, filepath.Join(dir, "x"))); got != denied(ag.Hook()) {
+		t.Fatalf("first: %s, want %s", got, denied(ag.Hook()))
 	}
 	writeCharter(t, file, a2)
 	if err := ag.Reload(); err != nil {
 		t.Fatal(err)
 	}
-	if sig := signalOf(t, cg.command(a1, filepath.Join(dir, "y"))); sig != 0 {
-		t.Fatalf("first after reload: signal %d, want a normal exit", sig)
+	if got := outcomeOf(t, cg.command(a1, filepath.Join(dir, "y"))); got != ran {
+		t.Fatalf("first after reload: %s, want a normal run", got)
 	}
-	if sig := signalOf(t, cg.command(a2, filepath.Join(dir, "z"))); sig != syscall.SIGKILL {
-		t.Fatalf("second after reload: signal %d, want SIGKILL", sig)
+	if got := outcomeOf(t, cg.command(a2, filepath.Join(dir, "z"))); got != denied(ag.Hook()) {
+		t.Fatalf("second after reload: %s, want %s", got, denied(ag.Hook()))
 	}
 
 	// Wait (bounded) for both decisions to reach the audit log.

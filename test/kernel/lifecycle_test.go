@@ -2,7 +2,6 @@ package kernel
 
 import (
 	"path/filepath"
-	"syscall"
 	"testing"
 
 	"github.com/charter-dev/charter/agent"
@@ -16,26 +15,26 @@ func TestMapsFollowRuleChangeWithoutRestart(t *testing.T) {
 	b := copyBinary(t, dir, "b")
 	k := loadKernel(t, agent.ModeEnforce, []agent.Rule{execRule("R-1", "deny", a)}, cg.id)
 
-	if sig := signalOf(t, cg.command(a, filepath.Join(dir, "a1"))); sig != syscall.SIGKILL {
-		t.Fatalf("rule set 1: a ended with signal %d, want SIGKILL", sig)
+	if got := outcomeOf(t, cg.command(a, filepath.Join(dir, "a1"))); got != denied(k.Hook()) {
+		t.Fatalf("rule set 1: a ended with %s, want %s", got, denied(k.Hook()))
 	}
-	if sig := signalOf(t, cg.command(b, filepath.Join(dir, "b1"))); sig != 0 {
-		t.Fatalf("rule set 1: b killed by signal %d", sig)
+	if got := outcomeOf(t, cg.command(b, filepath.Join(dir, "b1"))); got != ran {
+		t.Fatalf("rule set 1: b %s, want a normal run", got)
 	}
 
 	setRules(t, k, []agent.Rule{execRule("R-2", "deny", b)})
-	if sig := signalOf(t, cg.command(a, filepath.Join(dir, "a2"))); sig != 0 {
-		t.Fatalf("rule set 2: a killed by signal %d after its rule was removed", sig)
+	if got := outcomeOf(t, cg.command(a, filepath.Join(dir, "a2"))); got != ran {
+		t.Fatalf("rule set 2: a %s after its rule was removed, want a normal run", got)
 	}
-	if sig := signalOf(t, cg.command(b, filepath.Join(dir, "b2"))); sig != syscall.SIGKILL {
-		t.Fatalf("rule set 2: b ended with signal %d, want SIGKILL", sig)
+	if got := outcomeOf(t, cg.command(b, filepath.Join(dir, "b2"))); got != denied(k.Hook()) {
+		t.Fatalf("rule set 2: b ended with %s, want %s", got, denied(k.Hook()))
 	}
 
 	if err := k.SetMode(agent.ModeMonitor); err != nil {
 		t.Fatal(err)
 	}
-	if sig := signalOf(t, cg.command(b, filepath.Join(dir, "b3"))); sig != 0 {
-		t.Fatalf("monitor mode: b killed by signal %d", sig)
+	if got := outcomeOf(t, cg.command(b, filepath.Join(dir, "b3"))); got != ran {
+		t.Fatalf("monitor mode: b %s, want a normal run", got)
 	}
 	if err := k.SetScope(nil); err != nil {
 		t.Fatal(err)
@@ -43,8 +42,8 @@ func TestMapsFollowRuleChangeWithoutRestart(t *testing.T) {
 	if err := k.SetMode(agent.ModeEnforce); err != nil {
 		t.Fatal(err)
 	}
-	if sig := signalOf(t, cg.command(b, filepath.Join(dir, "b4"))); sig != 0 {
-		t.Fatalf("empty scope: b killed by signal %d", sig)
+	if got := outcomeOf(t, cg.command(b, filepath.Join(dir, "b4"))); got != ran {
+		t.Fatalf("empty scope: b %s, want a normal run", got)
 	}
 }
 
@@ -56,8 +55,8 @@ func TestRestartsCleanly(t *testing.T) {
 	rules := []agent.Rule{execRule("R-1", "deny", bin)}
 	for round := 1; round <= 3; round++ {
 		k := loadKernel(t, agent.ModeEnforce, rules, cg.id)
-		if sig := signalOf(t, cg.command(bin, filepath.Join(dir, "x"))); sig != syscall.SIGKILL {
-			t.Fatalf("round %d: signal %d, want SIGKILL", round, sig)
+		if got := outcomeOf(t, cg.command(bin, filepath.Join(dir, "x"))); got != denied(k.Hook()) {
+			t.Fatalf("round %d: %s, want %s", round, got, denied(k.Hook()))
 		}
 		if err := k.Close(); err != nil {
 			t.Fatalf("round %d: close: %v", round, err)
@@ -66,8 +65,8 @@ func TestRestartsCleanly(t *testing.T) {
 			t.Fatalf("round %d: second close: %v", round, err)
 		}
 		out := filepath.Join(dir, "after-close")
-		if sig := signalOf(t, cg.command(bin, out)); sig != 0 || !exists(out) {
-			t.Fatalf("round %d: after close the binary still does not run (signal %d)", round, sig)
+		if got := outcomeOf(t, cg.command(bin, out)); got != ran || !exists(out) {
+			t.Fatalf("round %d: after close the binary still does not run (%s)", round, got)
 		}
 	}
 }

@@ -16,17 +16,36 @@ import (
 	"github.com/charter-dev/charter/charter"
 )
 
-// requireKernel is the one place these tests skip: not root, or a kernel
-// feature the agent's fallback path needs is missing. It names which.
+// requireKernel is the one place these tests may skip: not root, or a kernel
+// feature the agent's fallback path needs is missing. It names which. In CI
+// (CI=true) neither is a reason to skip: the suite fails, so a runner without
+// BPF rights cannot pass it having run nothing. A probe that breaks for another
+// reason fails everywhere.
 func requireKernel(tb testing.TB) {
 	tb.Helper()
+	reason := ""
 	if os.Geteuid() != 0 {
-		tb.Skipf("SKIP: eBPF kernel tests need root (running as uid %d)", os.Geteuid())
+		reason = fmt.Sprintf("eBPF kernel tests need root (running as uid %d)", os.Geteuid())
+	} else {
+		f, err := agent.MissingFeature()
+		if err != nil {
+			tb.Fatalf("kernel feature probe: %v", err)
+		}
+		if f != "" {
+			reason = "kernel lacks " + f
+		}
 	}
-	if f := agent.MissingFeature(); f != "" {
-		tb.Skipf("SKIP: kernel lacks %s", f)
+	if reason == "" {
+		return
 	}
+	if inCI() {
+		tb.Fatalf("FAIL: CI=true and %s: in CI a missing kernel feature is a failure, not a skip", reason)
+	}
+	tb.Skipf("SKIP: %s", reason)
 }
+
+// inCI is true under CI=true (as .ci/run sets it).
+func inCI() bool { return os.Getenv("CI") == "true" }
 
 // cgroup is a cgroup v2 directory made for one test, removed at cleanup.
 type cgroup struct {
@@ -95,7 +114,7 @@ func loadKernel(tb testing.TB, mode agent.Mode, rules []agent.Rule, ids ...uint6
 	}
 	tb.Cleanup(func() { k.Close() })
 	if _, bench := tb.(*testing.B); !bench { // benchmarks load many times and log once
-		tb.Logf("hook path exercised: %s", k.Hook().Description())
+		logHookPath(tb, k.Hook())
 	}
 	setRules(tb, k, rules)
 	if err := k.SetScope(ids); err != nil {
@@ -105,6 +124,13 @@ func loadKernel(tb testing.TB, mode agent.Mode, rules []agent.Rule, ids ...uint6
 		tb.Fatal(err)
 	}
 	return k
+}
+
+// logHookPath prints which hook path a test ran on, in one greppable line
+// (make test-kernel collects them).
+func logHookPath(tb testing.TB, h agent.HookPath) {
+	tb.Helper()
+	tb.Logf("hook path: %s ran on %s", tb.Name(), h)
 }
 
 func setRules(tb testing.TB, k *agent.Kernel, rules []agent.Rule) {
@@ -141,20 +167,53 @@ func copyBinary(tb testing.TB, dir, name string) string {
 	return dst
 }
 
-// signalOf runs cmd and returns the signal that ended it, or 0 after a normal exit.
-func signalOf(tb testing.TB, cmd *exec.Cmd) syscall.Signal {
+// How a process started by a test ended.
+const (
+	ran     = "ran"              // exit 0
+	killed  = "killed (SIGKILL)" // fallback path: the new image never ran an instruction
+	refused = "refused (EPERM)"  // LSM path: execve (or the helper's call) failed with EPERM
+)
+
+// denied is what a denied exec looks like on hook path h: the LSM path makes
+// execve fail with EPERM, the fallback kills the new image with SIGKILL.
+func denied(h agent.HookPath) string {
+	if h == agent.HookLSM {
+		return refused
+	}
+	return killed
+}
+
+// outcomeOf runs cmd and says how it ended. A helper exiting with helperEPERM
+// counts as refused; any other failure ends the test.
+func outcomeOf(tb testing.TB, cmd *exec.Cmd) string {
 	tb.Helper()
 	err := cmd.Run()
 	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		if ws := ee.Sys().(syscall.WaitStatus); ws.Signaled() {
-			return ws.Signal()
+	switch {
+	case err == nil:
+		return ran
+	case errors.As(err, &ee):
+		ws := ee.Sys().(syscall.WaitStatus)
+		if ws.Signaled() && ws.Signal() == syscall.SIGKILL {
+			return killed
 		}
-		tb.Fatalf("%v: %v", cmd.Args, err)
-	} else if err != nil {
-		tb.Fatalf("%v: %v", cmd.Args, err)
+		if ws.Exited() && ws.ExitStatus() == helperEPERM {
+			return refused
+		}
+	case cmd.Process == nil && errors.Is(err, syscall.EPERM):
+		return refused // the child's execve failed: Start reports it
 	}
-	return 0
+	tb.Fatalf("%v: %v", cmd.Args, err)
+	return ""
+}
+
+// isProcess says whether event e came from cmd's process. On the LSM path a
+// refused execve leaves no process to name, and the event is matched by path.
+func isProcess(cmd *exec.Cmd, e agent.Event) bool {
+	if cmd.Process == nil {
+		return e.Path == cmd.Path
+	}
+	return e.PID == uint32(cmd.Process.Pid)
 }
 
 func exists(p string) bool {
