@@ -58,6 +58,7 @@ func NewRoot(s Streams) *cobra.Command {
 	webhook := newWebhookCommand()
 	webhook.AddCommand(newWebhookReviewCommand())
 	root.AddCommand(newValidateCommand(), newBuildCommand(), newEvalCommand(), newTestCommand(), webhook, newAgentCommand())
+	root.AddCommand(newKeysCommand())
 	return root
 }
 
