@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+	"k8s.io/apimachinery/pkg/selection"
 )
 
 func (d *decoder) article(n *yaml.Node) *Article {
@@ -85,10 +86,15 @@ func (d *decoder) match(n *yaml.Node, m *Match) {
 				m.Operations = append(m.Operations, d.oneOf(v.Content[i], "operation", op, operations...))
 			}
 		},
-		"namespaces":        func(v *yaml.Node) { m.Namespaces = d.strList(v, "match.namespaces") },
-		"excludeNamespaces": func(v *yaml.Node) { m.ExcludeNamespaces = d.strList(v, "match.excludeNamespaces") },
+		"namespaces":        func(v *yaml.Node) { m.Namespaces = d.globList(v, "match.namespaces") },
+		"excludeNamespaces": func(v *yaml.Node) { m.ExcludeNamespaces = d.globList(v, "match.excludeNamespaces") },
 		"labelSelector":     func(v *yaml.Node) { m.LabelSelector = d.labelSelector(v) },
 	})
+}
+
+// selectorOps maps matchExpressions operators to the selection package's.
+var selectorOps = map[string]selection.Operator{
+	"In": selection.In, "NotIn": selection.NotIn, "Exists": selection.Exists, "DoesNotExist": selection.DoesNotExist,
 }
 
 func (d *decoder) labelSelector(n *yaml.Node) *LabelSelector {
@@ -101,7 +107,11 @@ func (d *decoder) labelSelector(n *yaml.Node) *LabelSelector {
 			}
 			s.MatchLabels = map[string]string{}
 			for i := 0; i+1 < len(v.Content); i += 2 {
-				s.MatchLabels[v.Content[i].Value] = d.str(v.Content[i+1], "label value")
+				key, val := v.Content[i].Value, d.str(v.Content[i+1], "label value")
+				s.MatchLabels[key] = val
+				if err := checkRequirement(key, selection.Equals, []string{val}); err != nil {
+					d.errorf(v.Content[i], "matchLabels: %v", err)
+				}
 			}
 		},
 		"matchExpressions": func(v *yaml.Node) {
@@ -119,8 +129,13 @@ func (d *decoder) labelSelector(n *yaml.Node) *LabelSelector {
 					"values": func(x *yaml.Node) { r.Values = d.strList(x, "values") },
 				})
 				required(d, e, "matchExpressions entry", present(e), "key", "operator")
-				if (r.Operator == "In" || r.Operator == "NotIn") && len(r.Values) == 0 {
+				switch {
+				case (r.Operator == "In" || r.Operator == "NotIn") && len(r.Values) == 0:
 					d.errorf(e, "operator %s needs values", r.Operator)
+				case r.Key != "" && r.Operator != "":
+					if err := checkRequirement(r.Key, selectorOps[r.Operator], r.Values); err != nil {
+						d.errorf(e, "matchExpressions: %v", err)
+					}
 				}
 				s.MatchExpressions = append(s.MatchExpressions, r)
 			}

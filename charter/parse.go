@@ -102,8 +102,8 @@ func (d *decoder) spec(n *yaml.Node, s *Spec) {
 		},
 		"scope": func(v *yaml.Node) {
 			d.fields(v, "spec.scope", map[string]func(*yaml.Node){
-				"namespaces":        func(x *yaml.Node) { s.Scope.Namespaces = d.strList(x, "namespaces") },
-				"excludeNamespaces": func(x *yaml.Node) { s.Scope.ExcludeNamespaces = d.strList(x, "excludeNamespaces") },
+				"namespaces":        func(x *yaml.Node) { s.Scope.Namespaces = d.globList(x, "scope.namespaces") },
+				"excludeNamespaces": func(x *yaml.Node) { s.Scope.ExcludeNamespaces = d.globList(x, "scope.excludeNamespaces") },
 			})
 		},
 		"council": func(v *yaml.Node) {

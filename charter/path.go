@@ -101,6 +101,9 @@ func ParsePath(s string) (*Path, error) {
 				kind := SegField
 				if strings.ContainsAny(key, "*?") {
 					kind = SegGlob
+					if err := checkGlob(fmt.Sprintf("path %q", s), key); err != nil {
+						return nil, err
+					}
 				}
 				p.Segs = append(p.Segs, Seg{Kind: kind, Name: key})
 				i = len(s) - len(rest) + 1

@@ -125,23 +125,38 @@ func convertCondition(c *compiler.ProgramCondition) (*nCond, error) {
 	return out, err
 }
 
-// call runs one OPA builtin and returns its single output, or nil when it is
-// undefined or fails (as it would make the Rego expression undefined).
-func call(f topdown.BuiltinFunc, args ...*ast.Term) *ast.Term {
-	var out *ast.Term
+// call runs one OPA builtin and returns its single output. ok is false when
+// the builtin fails (a bad pattern, a wrong operand type) or is undefined: in
+// Rego either makes the expression undefined, and the result must not be read.
+func call(f topdown.BuiltinFunc, args ...*ast.Term) (out *ast.Term, ok bool) {
 	err := f(topdown.BuiltinContext{Context: context.Background()}, args, func(t *ast.Term) error {
 		out = t
 		return nil
 	})
-	if err != nil {
-		return nil
+	if err != nil || out == nil {
+		return nil, false
 	}
-	return out
+	return out, true
 }
 
-func truthy(t *ast.Term) bool {
-	b, ok := t.Value.(ast.Boolean)
-	return t != nil && ok && bool(b)
+// holds runs a boolean builtin: true only when it succeeds and answers true,
+// as a Rego expression made of the call holds.
+func holds(f topdown.BuiltinFunc, args ...*ast.Term) bool {
+	t, ok := call(f, args...)
+	if !ok {
+		return false
+	}
+	b, isBool := t.Value.(ast.Boolean)
+	return isBool && bool(b)
+}
+
+// callString runs a builtin that answers a string.
+func callString(f topdown.BuiltinFunc, args ...*ast.Term) (string, bool) {
+	t, ok := call(f, args...)
+	if !ok {
+		return "", false
+	}
+	return isString(t.Value)
 }
 
 func isString(v ast.Value) (string, bool) {
@@ -157,10 +172,8 @@ func show(v ast.Value) string {
 	case ast.Null:
 		return "<none>"
 	}
-	if t := call(builtin.marshal, ast.NewTerm(v)); t != nil {
-		if s, ok := isString(t.Value); ok {
-			return s
-		}
+	if s, ok := callString(builtin.marshal, ast.NewTerm(v)); ok {
+		return s
 	}
 	return v.String()
 }
@@ -178,10 +191,8 @@ func step(path string, k ast.Value) string {
 	case ast.Number:
 		return fmt.Sprintf("%s[%s]", path, x.String())
 	case ast.String:
-		if t := call(builtin.marshal, ast.NewTerm(x)); t != nil {
-			if s, ok := isString(t.Value); ok {
-				return path + "[" + s + "]"
-			}
+		if s, ok := callString(builtin.marshal, ast.NewTerm(x)); ok {
+			return path + "[" + s + "]"
 		}
 	}
 	return path

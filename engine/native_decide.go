@@ -63,17 +63,17 @@ func (c *nCond) test(v ast.Value) bool {
 	case "notEquals":
 		return ast.Compare(v, c.operand.Value) != 0
 	case "in":
-		return truthy(call(builtin.member, ast.NewTerm(v), c.operand))
+		return holds(builtin.member, ast.NewTerm(v), c.operand)
 	case "notIn":
-		return !truthy(call(builtin.member, ast.NewTerm(v), c.operand))
+		return !holds(builtin.member, ast.NewTerm(v), c.operand)
 	case "lt", "lte", "gt", "gte":
 		var q ast.Value
 		switch x := v.(type) {
 		case ast.Number:
 			q = x
 		case ast.String:
-			t := call(builtin.units, ast.NewTerm(x))
-			if t == nil {
+			t, ok := call(builtin.units, ast.NewTerm(x))
+			if !ok {
 				return false
 			}
 			q = t.Value
@@ -106,9 +106,9 @@ func stringTest(op string, operand *ast.Term, s string) bool {
 	pattern, _ := isString(operand.Value)
 	switch op {
 	case "matches":
-		return truthy(call(builtin.regex, operand, ast.StringTerm(s)))
+		return holds(builtin.regex, operand, ast.StringTerm(s))
 	case "glob":
-		return truthy(call(builtin.glob, operand, ast.NullTerm(), ast.StringTerm(s)))
+		return holds(builtin.glob, operand, ast.NullTerm(), ast.StringTerm(s))
 	case "prefix":
 		return strings.HasPrefix(s, pattern)
 	case "suffix":

@@ -132,7 +132,7 @@ func namespaceMatches(patterns []string, ns ast.Value) bool {
 		return false
 	}
 	for _, p := range patterns {
-		if truthy(call(builtin.glob, ast.StringTerm(p), ast.NullTerm(), ast.NewTerm(ns))) {
+		if holds(builtin.glob, ast.StringTerm(p), ast.NullTerm(), ast.NewTerm(ns)) {
 			return true
 		}
 	}
@@ -319,7 +319,7 @@ func walk(v ast.Value, base, static string, segs []compiler.ProgramStep, visit f
 			each(v, func(k, x ast.Value) bool {
 				if st.Kind == charter.SegGlob {
 					ks, ok := isString(k)
-					if !ok || !truthy(call(builtin.glob, ast.StringTerm(st.Name), ast.NullTerm(), ast.StringTerm(ks))) {
+					if !ok || !holds(builtin.glob, ast.StringTerm(st.Name), ast.NullTerm(), ast.StringTerm(ks)) {
 						return true
 					}
 				}
