@@ -29,8 +29,11 @@ type Bundle struct {
 	Files    Files
 	Manifest Manifest
 	Info     compiler.Info
-	Program  *compiler.Program // nil for bundles without one: OPA evaluates everything
-	OPA      *bundle.Bundle
+	// Program is data.charter.program as written (see package program/v1):
+	// the engine decodes it and refuses versions it does not know. Empty for
+	// bundles without one: OPA evaluates everything.
+	Program json.RawMessage
+	OPA     *bundle.Bundle
 }
 
 // Revision is the manifest revision (the content digest for charter bundles).
@@ -151,12 +154,11 @@ func Parse(files Files) (*Bundle, error) {
 	if data, ok := files["data.json"]; ok {
 		var doc struct {
 			Charter struct {
-				Info    compiler.Info     `json:"info"`
-				Program *compiler.Program `json:"program"`
+				Info    compiler.Info   `json:"info"`
+				Program json.RawMessage `json:"program"`
 			} `json:"charter"`
 		}
 		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.UseNumber() // program operands keep their exact text
 		if err := dec.Decode(&doc); err != nil {
 			return nil, fmt.Errorf("bad data.json: %w", err)
 		}

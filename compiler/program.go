@@ -4,86 +4,19 @@ import (
 	"fmt"
 
 	"github.com/charter-dev/charter/charter"
+	programv1 "github.com/charter-dev/charter/program/v1"
 )
-
-// ProgramVersion changes whenever the program's meaning changes; an engine
-// that does not know a bundle's version evaluates it with OPA alone.
-const ProgramVersion = 1
 
 // Program is the declarative part of a compiled charter in a form the engine
 // evaluates natively (data.charter.program). It decides exactly as the
-// generated Rego does; a differential test holds the two together.
-type Program struct {
-	Version  int              `json:"version"`
-	Scope    ScopeInfo        `json:"scope"`
-	Articles []ProgramArticle `json:"articles"`
-}
-
-// ProgramArticle is one article with Rego, declarative or not.
-type ProgramArticle struct {
-	ID         string                 `json:"id"`
-	Title      string                 `json:"title"`
-	Action     string                 `json:"action"`
-	Severity   string                 `json:"severity"`
-	Kinds      []string               `json:"kinds"`
-	CoversPods bool                   `json:"coversPods,omitempty"`
-	CheckKind  bool                   `json:"checkKind,omitempty"`
-	Pods       bool                   `json:"pods,omitempty"` // walks lib.pods
-	Operations []string               `json:"operations,omitempty"`
-	AnyOp      bool                   `json:"anyOperation,omitempty"`
-	Namespaces []string               `json:"namespaces,omitempty"`
-	Exclude    []string               `json:"excludeNamespaces,omitempty"`
-	Labels     *charter.LabelSelector `json:"labelSelector,omitempty"`
-	Foreach    string                 `json:"foreach,omitempty"` // containers, volumes, path
-	Each       *ProgramPath           `json:"each,omitempty"`    // foreach path
-	Violation  *ProgramCondition      `json:"violation,omitempty"`
-	Hatch      bool                   `json:"hatch,omitempty"` // a rego: body, evaluated by OPA
-	Package    string                 `json:"package"`
-	Message    []ProgramPart          `json:"message"`
-}
-
-// ProgramCondition is a violation node: Any, All, Not or Leaf.
-type ProgramCondition struct {
-	Any  []*ProgramCondition `json:"any,omitempty"`
-	All  []*ProgramCondition `json:"all,omitempty"`
-	Not  *ProgramCondition   `json:"not,omitempty"`
-	Leaf *ProgramLeaf        `json:"leaf,omitempty"`
-}
-
-// ProgramLeaf is path-op-value; Number is the compiled operand of lt, lte,
-// gt and gte, exactly as the Rego compares it.
-type ProgramLeaf struct {
-	Path   ProgramPath `json:"path"`
-	Op     string      `json:"op"`
-	Value  any         `json:"value,omitempty"`
-	Number string      `json:"number,omitempty"`
-	Static string      `json:"static,omitempty"` // absent: the path up to the first wildcard, as its witness prints it
-}
-
-// ProgramPath is a path from a root: object, pod, el (the foreach element) or request.
-type ProgramPath struct {
-	Root string        `json:"root"`
-	Segs []ProgramStep `json:"segs,omitempty"`
-}
-
-// ProgramStep is one step; Text is how a field or index step prints in a
-// finding's path.
-type ProgramStep struct {
-	Kind  charter.SegKind `json:"kind"`
-	Name  string          `json:"name,omitempty"`
-	Index int             `json:"index,omitempty"`
-	Text  string          `json:"text,omitempty"`
-}
-
-// ProgramPart is message text, a path placeholder, or a witness name.
-type ProgramPart struct {
-	Text    string       `json:"text,omitempty"`
-	Ref     *ProgramPath `json:"ref,omitempty"`
-	Witness string       `json:"witness,omitempty"` // value, values, field
-}
+// generated Rego does; a differential test holds the two together. Its types
+// are the versioned wire format of package program/v1, translated here from
+// the language's own, so a change to the language cannot silently change
+// what a shipped bundle means.
+type Program = programv1.Program
 
 func program(c *charter.Charter) *Program {
-	p := &Program{Version: ProgramVersion, Scope: ScopeInfo{Namespaces: c.Spec.Scope.Namespaces, ExcludeNamespaces: c.Spec.Scope.ExcludeNamespaces}}
+	p := &Program{Version: programv1.Version, Scope: programv1.Scope{Namespaces: c.Spec.Scope.Namespaces, ExcludeNamespaces: c.Spec.Scope.ExcludeNamespaces}}
 	for _, a := range c.Spec.Articles {
 		if a.Violation == nil && a.Rego == "" {
 			continue
@@ -94,25 +27,31 @@ func program(c *charter.Charter) *Program {
 		}
 		m := a.Match
 		pods, checkKind := g.plan()
-		pa := ProgramArticle{
-			ID: a.ID, Title: a.Title, Action: a.Action, Severity: a.Severity, Package: "charter.articles." + packageName(a.ID),
+		pa := programv1.Article{
+			ID: a.ID, Title: a.Title, Action: programv1.Action(a.Action), Severity: a.Severity, Package: "charter.articles." + packageName(a.ID),
 			Kinds: m.Kinds, CoversPods: m.CoversPods(), CheckKind: checkKind, Pods: pods,
-			Namespaces: m.Namespaces, Exclude: m.ExcludeNamespaces, Labels: m.LabelSelector,
+			Namespaces: m.Namespaces, ExcludeNamespaces: m.ExcludeNamespaces, LabelSelector: labelSelector(m.LabelSelector),
 			Hatch: a.Violation == nil,
 		}
 		switch ops := m.Operations; {
 		case len(ops) == 0:
 			pa.Operations = []string{"CREATE", "UPDATE"}
 		case contains(ops, "*"):
-			pa.AnyOp = true
+			pa.AnyOperation = true
 		default:
 			pa.Operations = ops
 		}
 		if f := a.Foreach; f != nil {
-			pa.Foreach = f.Over
-			if f.Path != nil {
-				pa.Foreach = "path"
+			switch {
+			case f.Path != nil:
+				pa.Foreach = programv1.ForeachPath
 				pa.Each = g.r.programPath(f.Path)
+			case f.Over == "containers":
+				pa.Foreach = programv1.ForeachContainers
+			case f.Over == "volumes":
+				pa.Foreach = programv1.ForeachVolumes
+			default:
+				panic("compiler: foreach " + f.Over + " without a path") // the parser resolves every other form to a path
 			}
 		}
 		if a.Violation != nil {
@@ -121,11 +60,11 @@ func program(c *charter.Charter) *Program {
 		for _, part := range a.Message.Parts {
 			switch {
 			case part.Path == nil:
-				pa.Message = append(pa.Message, ProgramPart{Text: part.Text})
+				pa.Message = append(pa.Message, programv1.Part{Text: part.Text})
 			case witnessName(part.Path.Root):
-				pa.Message = append(pa.Message, ProgramPart{Witness: part.Path.Root})
+				pa.Message = append(pa.Message, programv1.Part{Witness: programv1.Witness(part.Path.Root)})
 			default:
-				pa.Message = append(pa.Message, ProgramPart{Ref: g.r.programPath(part.Path)})
+				pa.Message = append(pa.Message, programv1.Part{Ref: g.r.programPath(part.Path)})
 			}
 		}
 		p.Articles = append(p.Articles, pa)
@@ -135,13 +74,37 @@ func program(c *charter.Charter) *Program {
 
 func witnessName(s string) bool { return s == "value" || s == "values" || s == "field" }
 
-func (r roots) programPath(p *charter.Path) *ProgramPath {
-	out := &ProgramPath{Root: p.Root}
+func labelSelector(s *charter.LabelSelector) *programv1.LabelSelector {
+	if s == nil {
+		return nil
+	}
+	out := &programv1.LabelSelector{MatchLabels: s.MatchLabels}
+	for _, r := range s.MatchExpressions {
+		out.MatchExpressions = append(out.MatchExpressions, programv1.LabelRequirement{
+			Key: r.Key, Operator: programv1.SelectorOperator(r.Operator), Values: r.Values,
+		})
+	}
+	return out
+}
+
+var stepKinds = map[charter.SegKind]programv1.StepKind{
+	charter.SegField: programv1.StepField,
+	charter.SegIndex: programv1.StepIndex,
+	charter.SegAll:   programv1.StepAll,
+	charter.SegGlob:  programv1.StepGlob,
+}
+
+func (r roots) programPath(p *charter.Path) *programv1.Path {
+	out := &programv1.Path{Root: programv1.Root(p.Root)}
 	if p.Root == r.foreach && r.foreach != "" {
-		out.Root = "el"
+		out.Root = programv1.RootElement
 	}
 	for _, s := range p.Segs {
-		st := ProgramStep{Kind: s.Kind, Name: s.Name, Index: s.Index}
+		kind, ok := stepKinds[s.Kind]
+		if !ok {
+			panic(fmt.Sprintf("compiler: path step kind %d has no program form", s.Kind))
+		}
+		st := programv1.Step{Kind: kind, Name: s.Name, Index: s.Index}
 		switch s.Kind {
 		case charter.SegField:
 			if isIdent(s.Name) {
@@ -152,21 +115,20 @@ func (r roots) programPath(p *charter.Path) *ProgramPath {
 		case charter.SegIndex:
 			st.Text = fmt.Sprintf("[%d]", s.Index)
 		}
-		out.Segs = append(out.Segs, st)
+		out.Steps = append(out.Steps, st)
 	}
 	return out
 }
 
-func (r roots) programCondition(c *charter.Condition) *ProgramCondition {
-	out := &ProgramCondition{}
+func (r roots) programCondition(c *charter.Condition) *programv1.Condition {
+	out := &programv1.Condition{}
 	switch {
 	case c.Leaf != nil:
-		l := &ProgramLeaf{Path: *r.programPath(c.Leaf.Path), Op: c.Leaf.Op, Value: c.Leaf.Value}
-		if l.Op == "absent" {
-			l.Static = staticRest(c.Leaf.Path)
-		}
+		l := &programv1.Leaf{Path: *r.programPath(c.Leaf.Path), Op: programv1.Operator(c.Leaf.Op), Value: c.Leaf.Value}
 		switch l.Op {
-		case "lt", "lte", "gt", "gte":
+		case programv1.OpAbsent:
+			l.Static = staticRest(c.Leaf.Path)
+		case programv1.OpLt, programv1.OpLte, programv1.OpGt, programv1.OpGte:
 			l.Number = number(c.Leaf.Value)
 			l.Value = nil
 		}

@@ -84,8 +84,12 @@ func New(ctx context.Context, b *bundles.Bundle, opts ...Option) (*Engine, error
 		return nil, fmt.Errorf("prepare runtime query: %w", err)
 	}
 	e := &Engine{query: q, runtime: rq, bundle: b, revision: b.Revision()}
-	if !o.opaOnly {
-		if e.native, err = newNative(b.Program); err != nil {
+	// The program is read also when OPA decides alone: a bundle whose
+	// program this engine does not understand is refused either way.
+	if p, err := readProgram(b.Program); err != nil {
+		return nil, fmt.Errorf("bundle %s: %w", e.revision, err)
+	} else if p != nil && !o.opaOnly {
+		if e.native, err = newNative(p); err != nil {
 			return nil, fmt.Errorf("load program: %w", err)
 		}
 	}

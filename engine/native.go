@@ -1,11 +1,12 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 
-	"github.com/charter-dev/charter/compiler"
+	programv1 "github.com/charter-dev/charter/program/v1"
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/topdown"
 )
@@ -16,22 +17,22 @@ import (
 // Rego rule for rule (compiler/lib.rego and the article modules); the
 // differential tests in this package hold the two paths together.
 type native struct {
-	scope    compiler.ScopeInfo
+	scope    programv1.Scope
 	articles []*nativeArticle
 	hatch    bool // some article is raw Rego: OPA decides those
 }
 
 type nativeArticle struct {
-	compiler.ProgramArticle
+	programv1.Article
 	ops  ast.Set
 	cond *nCond
 }
 
-// nCond is a ProgramCondition with its operands converted once.
+// nCond is a program condition with its operands converted once.
 type nCond struct {
 	any, all []*nCond
 	not      *nCond
-	leaf     *compiler.ProgramLeaf
+	leaf     *programv1.Leaf
 	operand  *ast.Term // equals, notEquals, in, notIn, string operators
 	number   *ast.Term // lt, lte, gt, gte
 }
@@ -46,13 +47,18 @@ var builtin = struct {
 	marshal: topdown.GetBuiltin(ast.JSONMarshal.Name),
 }
 
-func newNative(p *compiler.Program) (*native, error) {
-	if p == nil || p.Version != compiler.ProgramVersion {
+// readProgram decodes data.charter.program; nil when the bundle has none.
+func readProgram(raw json.RawMessage) (*programv1.Program, error) {
+	if len(bytes.TrimSpace(raw)) == 0 || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
 		return nil, nil
 	}
+	return programv1.Decode(raw)
+}
+
+func newNative(p *programv1.Program) (*native, error) {
 	n := &native{scope: p.Scope}
 	for _, a := range p.Articles {
-		na := &nativeArticle{ProgramArticle: a}
+		na := &nativeArticle{Article: a}
 		if a.Hatch {
 			n.hatch = true
 		}
@@ -73,7 +79,7 @@ func newNative(p *compiler.Program) (*native, error) {
 	return n, nil
 }
 
-func convertCondition(c *compiler.ProgramCondition) (*nCond, error) {
+func convertCondition(c *programv1.Condition) (*nCond, error) {
 	out := &nCond{}
 	var err error
 	switch {

@@ -3,8 +3,7 @@ package engine
 import (
 	"strings"
 
-	"github.com/charter-dev/charter/charter"
-	"github.com/charter-dev/charter/compiler"
+	programv1 "github.com/charter-dev/charter/program/v1"
 	"github.com/open-policy-agent/opa/v1/ast"
 )
 
@@ -95,7 +94,7 @@ func (c *nCond) test(v ast.Value) bool {
 	if !ok {
 		return false
 	}
-	op, negate := l.Op, false
+	op, negate := string(l.Op), false
 	if strings.HasPrefix(op, "not") {
 		op, negate = strings.ToLower(op[3:4])+op[4:], true
 	}
@@ -255,7 +254,7 @@ func (a *nativeArticle) finding(s scope, out ast.Set) {
 	out.Add(ast.ObjectTerm(
 		ast.Item(ast.StringTerm("article"), ast.StringTerm(a.ID)),
 		ast.Item(ast.StringTerm("title"), ast.StringTerm(a.Title)),
-		ast.Item(ast.StringTerm("action"), ast.StringTerm(a.Action)),
+		ast.Item(ast.StringTerm("action"), ast.StringTerm(string(a.Action))),
 		ast.Item(ast.StringTerm("severity"), ast.StringTerm(a.Severity)),
 		ast.Item(ast.StringTerm("message"), ast.StringTerm(msg.String())),
 		ast.Item(ast.StringTerm("path"), ast.StringTerm(path)),
@@ -264,14 +263,14 @@ func (a *nativeArticle) finding(s scope, out ast.Set) {
 
 // show renders a message placeholder as mN does: the value at the path, or
 // <none> when the path reaches nothing.
-func (s scope) show(p *compiler.ProgramPath) string {
+func (s scope) show(p *programv1.Path) string {
 	v, _, ok := s.root(p.Root)
 	if !ok || v == nil {
 		return "<none>"
 	}
-	for _, st := range p.Segs {
+	for _, st := range p.Steps {
 		switch st.Kind {
-		case charter.SegIndex:
+		case programv1.StepIndex:
 			arr, ok := v.(*ast.Array)
 			if !ok || st.Index >= arr.Len() {
 				return "<none>"

@@ -4,8 +4,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/charter-dev/charter/charter"
 	"github.com/charter-dev/charter/compiler"
+	programv1 "github.com/charter-dev/charter/program/v1"
 	"github.com/open-policy-agent/opa/v1/ast"
 )
 
@@ -154,7 +154,7 @@ func (a *nativeArticle) matches(e *env) bool {
 	if a.CheckKind && !kindMatches(a.Kinds, a.CoversPods, e.kind) {
 		return false
 	}
-	if !a.AnyOp {
+	if !a.AnyOperation {
 		if e.operation == nil || !a.ops.Contains(ast.NewTerm(e.operation)) {
 			return false
 		}
@@ -162,10 +162,10 @@ func (a *nativeArticle) matches(e *env) bool {
 	if len(a.Namespaces) > 0 && !namespaceMatches(a.Namespaces, e.namespace) {
 		return false
 	}
-	if len(a.Exclude) > 0 && namespaceMatches(a.Exclude, e.namespace) {
+	if len(a.ExcludeNamespaces) > 0 && namespaceMatches(a.ExcludeNamespaces, e.namespace) {
 		return false
 	}
-	if s := a.Labels; s != nil {
+	if s := a.LabelSelector; s != nil {
 		for k, v := range s.MatchLabels {
 			if l := get(e.labels, k); l == nil || ast.Compare(l, ast.String(v)) != 0 {
 				return false
@@ -266,21 +266,21 @@ type scope struct {
 	el  *elem
 }
 
-func (s scope) root(name string) (ast.Value, string, bool) {
+func (s scope) root(name programv1.Root) (ast.Value, string, bool) {
 	switch name {
-	case "object":
+	case programv1.RootObject:
 		return s.e.resource, "", true
-	case "pod":
+	case programv1.RootPod:
 		if s.pod == nil {
 			return nil, "", false
 		}
 		return s.pod.value, s.pod.path, true
-	case "el":
+	case programv1.RootElement:
 		if s.el == nil {
 			return nil, "", false
 		}
 		return s.el.value, s.el.path, true
-	case "request":
+	case programv1.RootRequest:
 		return s.e.request, "request", true
 	}
 	return nil, "", false
@@ -288,36 +288,36 @@ func (s scope) root(name string) (ast.Value, string, bool) {
 
 // resolve walks a path to every value it reaches, with the path string the
 // Rego witness builds. Nulls are kept; callers decide.
-func (s scope) resolve(p *compiler.ProgramPath, visit func(path string, v ast.Value) bool) {
+func (s scope) resolve(p *programv1.Path, visit func(path string, v ast.Value) bool) {
 	v, base, ok := s.root(p.Root)
 	if !ok || v == nil {
 		return
 	}
-	walk(v, base, "", p.Segs, visit)
+	walk(v, base, "", p.Steps, visit)
 }
 
 // walk mirrors condition.go's resolve: static steps accumulate in static,
 // wildcard steps flush it into the path and iterate.
-func walk(v ast.Value, base, static string, segs []compiler.ProgramStep, visit func(string, ast.Value) bool) bool {
+func walk(v ast.Value, base, static string, segs []programv1.Step, visit func(string, ast.Value) bool) bool {
 	for i, st := range segs {
 		switch st.Kind {
-		case charter.SegField:
+		case programv1.StepField:
 			if v = get(v, st.Name); v == nil {
 				return true
 			}
 			static += st.Text
-		case charter.SegIndex:
+		case programv1.StepIndex:
 			arr, ok := v.(*ast.Array)
 			if !ok || st.Index >= arr.Len() {
 				return true
 			}
 			v = arr.Elem(st.Index).Value
 			static += st.Text
-		case charter.SegAll, charter.SegGlob:
+		case programv1.StepAll, programv1.StepGlob:
 			path := flush(base, static)
 			cont := true
 			each(v, func(k, x ast.Value) bool {
-				if st.Kind == charter.SegGlob {
+				if st.Kind == programv1.StepGlob {
 					ks, ok := isString(k)
 					if !ok || !holds(builtin.glob, ast.StringTerm(st.Name), ast.NullTerm(), ast.StringTerm(ks)) {
 						return true
