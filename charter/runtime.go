@@ -16,16 +16,31 @@ type Runtime struct {
 	Action  string       `json:"action"` // deny or audit
 }
 
-// ExecRule denies executing the listed absolute paths. A path ending in "/"
-// denies every binary under that directory.
+// ExecRule says which binaries a process in scope may execute.
+//
+// Deny lists absolute paths; a path ending in "/" denies every binary under
+// that directory. The agent also denies every file with the identity (device
+// and inode) of a listed file, so hard links and renames are caught.
+//
+// Allow, when set, is an allow-list: only the listed files (by identity) may
+// be executed; everything else (copies, downloads, memfds, the dynamic
+// loader) is denied.
+//
+// DenyFileless denies executing a file without a path on a filesystem: a
+// memfd, a deleted file, a file on a detached mount.
 type ExecRule struct {
-	Deny []string `json:"deny"`
+	Deny         []string `json:"deny,omitempty"`
+	Allow        []string `json:"allow,omitempty"`
+	DenyFileless bool     `json:"denyFileless,omitempty"`
 }
 
-// ConnectRule denies connecting to the listed targets, each a CIDR with an
-// optional port: "169.254.169.254/32", "10.0.0.0/8:443", "[fd00::/8]:53".
+// ConnectRule says where a process in scope may connect or send datagrams.
+// Entries are CIDRs with an optional port: "169.254.169.254/32",
+// "10.0.0.0/8:443", "[fd00::/8]:53". Deny refuses the listed targets; Allow,
+// when set, refuses every target it does not list.
 type ConnectRule struct {
-	Deny []string `json:"deny"`
+	Deny  []string `json:"deny,omitempty"`
+	Allow []string `json:"allow,omitempty"`
 }
 
 // OpenRule reports or denies opening files under the listed path prefixes.

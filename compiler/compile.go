@@ -70,7 +70,8 @@ type RuntimeArticle struct {
 	Title    string          `json:"title"`
 	Severity string          `json:"severity"`
 	Runtime  charter.Runtime `json:"runtime"`
-	Connect  []NetTarget     `json:"connect,omitempty"` // runtime.connect.deny, parsed
+	Connect  []NetTarget     `json:"connect,omitempty"`      // runtime.connect.deny, parsed
+	Allow    []NetTarget     `json:"connectAllow,omitempty"` // runtime.connect.allow, parsed
 }
 
 // NetTarget is a parsed connect target; port 0 means every port.
@@ -293,16 +294,24 @@ func info(c *charter.Charter) Info {
 		if a.Runtime != nil {
 			ra := RuntimeArticle{Article: a.ID, Title: a.Title, Severity: a.Severity, Runtime: *a.Runtime}
 			if c := a.Runtime.Connect; c != nil {
-				for _, t := range c.Deny {
-					if nt, err := charter.ParseNetTarget(t); err == nil { // the parser rejected bad targets
-						ra.Connect = append(ra.Connect, NetTarget{Target: t, CIDR: nt.Prefix.String(), Port: int(nt.Port)})
-					}
-				}
+				ra.Connect, ra.Allow = netTargets(c.Deny), netTargets(c.Allow)
 			}
 			in.Runtime = append(in.Runtime, ra)
 		}
 	}
 	return in
+}
+
+// netTargets parses connect targets for the runtime policy; the charter
+// parser already rejected bad ones.
+func netTargets(list []string) []NetTarget {
+	var out []NetTarget
+	for _, t := range list {
+		if nt, err := charter.ParseNetTarget(t); err == nil {
+			out = append(out, NetTarget{Target: t, CIDR: nt.Prefix.String(), Port: int(nt.Port)})
+		}
+	}
+	return out
 }
 
 // String summarises the output for logs.

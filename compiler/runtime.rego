@@ -6,12 +6,46 @@
 package charter.runtime
 
 # input: {"kind": "exec" | "connect" | "open", "path": "/bin/sh", "write": true, "read": false,
-#         "dest": {"addr": "169.254.169.254", "port": 80}}
+#         "dest": {"addr": "169.254.169.254", "port": 80},
+#         "sameFileAs": ["/bin/bash"], "fileless": false}
+# sameFileAs lists the rule paths whose file has the identity (device, inode)
+# of the executed file, as the node resolved them; fileless says the file has
+# no path on a filesystem (memfd, deleted file).
 findings contains finding(rule, sprintf("exec of %s is denied by runtime.exec.deny %s", [input.path, p])) if {
 	input.kind == "exec"
 	some rule in data.charter.info.runtime
 	some p in object.get(rule.runtime, ["exec", "deny"], [])
 	path_matches(p, input.path)
+}
+
+findings contains finding(rule, sprintf("exec of %s is denied by runtime.exec.deny %s: the same file (device and inode)", [input.path, p])) if {
+	input.kind == "exec"
+	some rule in data.charter.info.runtime
+	some p in object.get(rule.runtime, ["exec", "deny"], [])
+	not path_matches(p, input.path)
+	p in object.get(input, "sameFileAs", [])
+}
+
+findings contains finding(rule, sprintf("exec of %s is denied by runtime.exec.denyFileless: the file has no path on a filesystem (memfd or deleted)", [input.path])) if {
+	input.kind == "exec"
+	input.fileless == true
+	some rule in data.charter.info.runtime
+	object.get(rule.runtime, ["exec", "denyFileless"], false) == true
+}
+
+findings contains finding(rule, sprintf("exec of %s is denied by runtime.exec.allow: not one of the allowed files", [input.path])) if {
+	input.kind == "exec"
+	some rule in data.charter.info.runtime
+	allow := object.get(rule.runtime, ["exec", "allow"], [])
+	count(allow) > 0
+	not exec_allowed(allow)
+}
+
+findings contains finding(rule, sprintf("connect to %s port %d is denied by runtime.connect.allow: not an allowed target", [input.dest.addr, input.dest.port])) if {
+	input.kind == "connect"
+	some rule in data.charter.info.runtime
+	count(object.get(rule.runtime, ["connect", "allow"], [])) > 0
+	not connect_allowed(object.get(rule, "connectAllow", []))
 }
 
 findings contains finding(rule, sprintf("write to %s is denied by runtime.open.denyWrite %s", [input.path, p])) if {
@@ -58,6 +92,18 @@ path_matches(p, path) if {
 path_matches(p, path) if {
 	not endswith(p, "/")
 	startswith(path, concat("", [p, "/"]))
+}
+
+# An allow-list admits a file by identity, under any name it is reached by.
+exec_allowed(allow) if {
+	some p in allow
+	p in object.get(input, "sameFileAs", [])
+}
+
+connect_allowed(targets) if {
+	some t in targets
+	net.cidr_contains(t.cidr, input.dest.addr)
+	port_matches(t.port, input.dest.port)
 }
 
 port_matches(0, _)

@@ -190,6 +190,13 @@ type RuntimeEvent struct {
 	Write bool   `json:"write,omitempty"` // open: write access asked
 	Read  bool   `json:"read,omitempty"`  // open: read access asked
 	Dest  *Dest  `json:"dest,omitempty"`  // connect
+	// SameFileAs lists the rule paths (exec deny and allow) whose file has
+	// the identity (device and inode) of the executed file, as the node
+	// resolved them: a hard link or a renamed copy of a listed file.
+	SameFileAs []string `json:"sameFileAs,omitempty"`
+	// Fileless: the executed file has no path on a filesystem (a memfd, a
+	// deleted file, a file on a detached mount).
+	Fileless bool `json:"fileless,omitempty"`
 }
 
 // Dest is a connect destination.
@@ -200,7 +207,11 @@ type Dest struct {
 
 // DecideRuntime returns the runtime articles a kernel event falls under.
 func (e *Engine) DecideRuntime(ctx context.Context, ev RuntimeEvent) ([]Finding, error) {
-	in := map[string]any{"kind": ev.Kind, "path": ev.Path, "write": ev.Write, "read": ev.Read}
+	same := make([]any, 0, len(ev.SameFileAs))
+	for _, p := range ev.SameFileAs {
+		same = append(same, p)
+	}
+	in := map[string]any{"kind": ev.Kind, "path": ev.Path, "write": ev.Write, "read": ev.Read, "sameFileAs": same, "fileless": ev.Fileless}
 	if ev.Dest != nil {
 		in["dest"] = map[string]any{"addr": ev.Dest.Addr, "port": ev.Dest.Port}
 	}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"strings"
 	"testing"
 )
 
@@ -61,5 +62,50 @@ func TestRuntimePathsWithoutSlash(t *testing.T) {
 		if len(fs) != tc.want || tc.want == 1 && fs[0].Action != "audit" {
 			t.Errorf("%+v: findings %+v, want %d", tc.ev, fs, tc.want)
 		}
+	}
+}
+
+// TestRuntimePostures: identity (sameFileAs), fileless execs, exec and
+// connect allow-lists, and ports in deny rules, as the kernel decides them.
+func TestRuntimePostures(t *testing.T) {
+	e := load(t, "testdata/runtime-postures.yaml")
+	v4 := func(addr string, port int) *Dest { return &Dest{Addr: addr, Port: port} }
+	for _, tc := range []struct {
+		name string
+		ev   RuntimeEvent
+		want []string // articles, sorted
+	}{
+		{"allowed binary", RuntimeEvent{Kind: "exec", Path: "/app/server", SameFileAs: []string{"/app/server"}}, nil},
+		{"allowed binary through a hard link", RuntimeEvent{Kind: "exec", Path: "/tmp/srv", SameFileAs: []string{"/app/server"}}, nil},
+		{"copy of an allowed binary", RuntimeEvent{Kind: "exec", Path: "/tmp/server"}, []string{"R-ALLOW"}},
+		{"allowed path, other file", RuntimeEvent{Kind: "exec", Path: "/app/server"}, []string{"R-ALLOW"}},
+		{"hard link to bash", RuntimeEvent{Kind: "exec", Path: "/tmp/x", SameFileAs: []string{"/bin/bash"}}, []string{"R-ALLOW", "R-DENY"}},
+		{"bash by path", RuntimeEvent{Kind: "exec", Path: "/bin/bash", SameFileAs: []string{"/bin/bash"}}, []string{"R-ALLOW", "R-DENY"}},
+		{"memfd", RuntimeEvent{Kind: "exec", Path: "/memfd:x (deleted)", Fileless: true}, []string{"R-ALLOW", "R-DENY"}},
+		{"metadata port 80", RuntimeEvent{Kind: "connect", Dest: v4("169.254.169.254", 80)}, []string{"R-ALLOW", "R-DENY"}},
+		{"metadata port 443 is not in the deny rule", RuntimeEvent{Kind: "connect", Dest: v4("169.254.169.254", 443)}, []string{"R-ALLOW"}},
+		{"database", RuntimeEvent{Kind: "connect", Dest: v4("10.1.2.3", 5432)}, nil},
+		{"database v6", RuntimeEvent{Kind: "connect", Dest: v4("fd00::5", 5432)}, nil},
+		{"database host, other port", RuntimeEvent{Kind: "connect", Dest: v4("10.1.2.3", 22)}, []string{"R-ALLOW"}},
+		{"any port of an allowed address", RuntimeEvent{Kind: "connect", Dest: v4("192.0.2.1", 8080)}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs, err := e.DecideRuntime(context.Background(), tc.ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, f := range fs {
+				if len(got) == 0 || got[len(got)-1] != f.Article {
+					got = append(got, f.Article)
+				}
+				if f.Message == "" {
+					t.Errorf("finding without a message: %+v", f)
+				}
+			}
+			if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+				t.Errorf("articles %v, want %v (findings %+v)", got, tc.want, fs)
+			}
+		})
 	}
 }
