@@ -7,11 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"sort"
 	"time"
 
@@ -128,36 +124,6 @@ func (f Files) TarGz() ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
-}
-
-// WriteDir writes the files under dir. A directory that holds an earlier
-// bundle (a .manifest) is replaced whole, so no stale module survives; any
-// other non-empty directory is refused rather than overwritten.
-func (f Files) WriteDir(dir string) error {
-	entries, err := os.ReadDir(dir)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		return err
-	case len(entries) == 0:
-	default:
-		if _, err := os.Stat(filepath.Join(dir, ".manifest")); err != nil {
-			return fmt.Errorf("%s is not empty and holds no bundle; refusing to write into it", dir)
-		}
-		if err := os.RemoveAll(dir); err != nil {
-			return err
-		}
-	}
-	for _, n := range f.Names() {
-		p := filepath.Join(dir, filepath.FromSlash(n))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(p, f[n], 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // Manifest decodes the .manifest file.

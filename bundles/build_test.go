@@ -110,28 +110,6 @@ func TestReadRejectsBadArchives(t *testing.T) {
 	}
 }
 
-func TestWriteDirReplacesAnEarlierBundle(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "b")
-	files := build(t, "../compiler/testdata/golden/constructs.yaml")
-	stale := Files{".manifest": []byte("{}"), "charter/articles/gone.rego": []byte("package x")}
-	if err := stale.WriteDir(dir); err != nil {
-		t.Fatal(err)
-	}
-	if err := files.WriteDir(dir); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "charter/articles/gone.rego")); !os.IsNotExist(err) {
-		t.Errorf("stale module survived: %v", err)
-	}
-	other := t.TempDir()
-	if err := os.WriteFile(filepath.Join(other, "notes.txt"), []byte("mine"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := files.WriteDir(other); err == nil || !strings.Contains(err.Error(), "refusing") {
-		t.Errorf("wrote into a foreign directory: %v", err)
-	}
-}
-
 func mustTarGz(t *testing.T, f Files) []byte {
 	t.Helper()
 	data, err := f.TarGz()

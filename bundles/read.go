@@ -8,10 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"strings"
 
 	"github.com/charter-dev/charter/charter"
@@ -113,28 +111,6 @@ func cleanName(n string) (string, error) {
 		return "", fmt.Errorf("entry %q: bad path", n)
 	}
 	return c, nil
-}
-
-func readDir(dir string) (Files, error) {
-	files := Files{}
-	var total int64
-	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
-		if err != nil || e.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		total += int64(len(data))
-		if total > MaxSize {
-			return fmt.Errorf("bundle larger than %d bytes", MaxSize)
-		}
-		files[filepath.ToSlash(rel)] = data
-		return nil
-	})
-	return files, err
 }
 
 // Parse checks the files form a charter bundle and parses its Rego.
