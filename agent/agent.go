@@ -44,6 +44,7 @@ type Agent struct {
 	rules    []Rule
 	engine   *engine.Engine // decides events when the source gives one
 	applied  string         // JSON of rules last written to the maps
+	sameFile map[Ident][]string
 	scopeKey string
 	lostMu   sync.Mutex
 	lastLost uint64
@@ -111,25 +112,38 @@ func (a *Agent) lost() float64 {
 	return float64(a.lastLost)
 }
 
-// Reload re-reads rules and scope and updates the maps when they changed.
-// The programs stay attached throughout.
+// Reload re-reads rules and scope, resolves the exec rules' files to
+// identities in the agent's own root and in every container found in scope,
+// and updates the maps. The programs stay attached throughout.
 func (a *Agent) Reload() error {
 	rules, err := a.opts.Source.Rules()
 	if err != nil {
 		a.metrics.reloads.WithLabelValues("error").Inc()
 		return fmt.Errorf("read rules from %s: %w", a.opts.Source, err)
 	}
+	dirs, ids := a.scopeDirs()
+	var roots []Root
+	if own, err := OwnRoot(); err == nil {
+		roots = append([]Root{own}, ScopeRoots(dirs, own.MntNS)...)
+	} else {
+		a.log.Warn("own mount namespace unknown; identities resolved in containers only", "err", err)
+		roots = ScopeRoots(dirs)
+	}
+	e, err := Compile(rules, roots)
+	if err != nil {
+		a.metrics.reloads.WithLabelValues("error").Inc()
+		return fmt.Errorf("compile rules: %w", err)
+	}
+	if err := a.kernel.SetRules(e); err != nil {
+		a.metrics.reloads.WithLabelValues("error").Inc()
+		return err
+	}
 	key, _ := json.Marshal(rules)
-	if string(key) != a.applied {
-		e, err := Compile(rules)
-		if err != nil {
-			a.metrics.reloads.WithLabelValues("error").Inc()
-			return fmt.Errorf("compile rules: %w", err)
-		}
-		if err := a.kernel.SetRules(e); err != nil {
-			a.metrics.reloads.WithLabelValues("error").Inc()
-			return err
-		}
+	a.mu.Lock()
+	a.sameFile = e.SameFile
+	changed := string(key) != a.applied
+	a.mu.Unlock()
+	if changed {
 		var eng *engine.Engine
 		if es, ok := a.opts.Source.(EngineSource); ok {
 			if eng, err = es.Engine(context.Background()); err != nil {
@@ -142,15 +156,18 @@ func (a *Agent) Reload() error {
 		a.mu.Unlock()
 		a.metrics.rules.Set(float64(len(rules)))
 		a.metrics.reloads.WithLabelValues("applied").Inc()
-		a.log.Info("rules applied to kernel maps", "rules", len(rules))
+		a.log.Info("rules applied to kernel maps", "rules", len(rules), "mount_namespaces", len(roots), "identities", len(e.SameFile))
 	}
-	return a.refreshScope()
+	return a.refreshScope(ids)
 }
 
-// refreshScope resolves the configured cgroups to ids; pods come and go, so a
-// missing directory is logged and retried on the next tick.
-func (a *Agent) refreshScope() error {
-	var ids []uint64
+// scopeDirs resolves the configured cgroups to directories and ids; pods
+// come and go, so a missing directory is logged and retried on the next tick.
+func (a *Agent) scopeDirs() ([]string, []uint64) {
+	var (
+		dirs []string
+		ids  []uint64
+	)
 	for _, c := range a.opts.Cgroups {
 		p := c
 		if !filepath.IsAbs(p) {
@@ -161,8 +178,13 @@ func (a *Agent) refreshScope() error {
 			a.log.Warn("cgroup not in scope", "cgroup", c, "err", err)
 			continue
 		}
-		ids = append(ids, id)
+		dirs, ids = append(dirs, p), append(ids, id)
 	}
+	return dirs, ids
+}
+
+// refreshScope writes the scope map when the set of cgroup ids changed.
+func (a *Agent) refreshScope(ids []uint64) error {
 	key := fmt.Sprint(ids)
 	if key == a.scopeKey {
 		return nil
@@ -231,6 +253,7 @@ func (a *Agent) handle(e Event) {
 		r = a.rules[e.Rule-1]
 	}
 	eng := a.engine
+	same := a.sameFile[e.Ident]
 	a.mu.RUnlock()
 	if e.Verdict == "denied" {
 		a.metrics.denials.WithLabelValues(e.Kind, r.Article).Inc()
@@ -246,7 +269,7 @@ func (a *Agent) handle(e Event) {
 		rec.Dest = e.Dest.String()
 	}
 	if eng != nil {
-		a.decide(eng, e, &rec)
+		a.decide(eng, e, same, &rec)
 	}
 	if p, err := a.cgroups.Path(e.CgroupID); err == nil {
 		rec.Cgroup = p
@@ -267,9 +290,12 @@ func (a *Agent) handle(e Event) {
 // decide asks the policy engine which articles the event falls under: the
 // kernel matched a rule index, the engine names the article, its action and
 // the message, and a disagreement between the two is counted and logged.
-func (a *Agent) decide(eng *engine.Engine, e Event, rec *AuditRecord) {
+func (a *Agent) decide(eng *engine.Engine, e Event, sameFile []string, rec *AuditRecord) {
 	// O_RDONLY is 0, O_WRONLY 1, O_RDWR 2: every access mode but write-only reads.
 	ev := engine.RuntimeEvent{Kind: e.Kind, Path: e.Path, Write: e.Write, Read: e.Kind == "open" && e.Flags&3 != 1}
+	if e.Kind == "exec" {
+		ev.SameFileAs, ev.Fileless = sameFile, e.Fileless
+	}
 	if e.Kind == "connect" {
 		ev.Dest = &engine.Dest{Addr: e.Dest.Addr().Unmap().String(), Port: int(e.Dest.Port())}
 	}

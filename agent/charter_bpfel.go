@@ -32,6 +32,11 @@ type charterEvent struct {
 	Hook     uint8
 	Write    uint8
 	Flags    uint32
+	Ino      uint64
+	Dev      uint32
+	Match    uint8
+	Fileless uint8
+	Pad      [2]uint8
 	Family   uint16
 	Port     uint16
 	Addr     [16]uint8
@@ -39,6 +44,13 @@ type charterEvent struct {
 	Path     [256]int8
 	Args     [128]int8
 	_        [4]byte
+}
+
+type charterIdent struct {
+	_   structs.HostLayout
+	Ino uint64
+	Dev uint32
+	Pad uint32
 }
 
 type charterNetKey struct {
@@ -53,6 +65,15 @@ type charterPathKey struct {
 	_         structs.HostLayout
 	Prefixlen uint32
 	Path      [256]int8
+}
+
+type charterRulePolicy struct {
+	_             structs.HostLayout
+	Fileless      charterRuleRef
+	ExecAllowMask uint32
+	NetAllowMask  uint32
+	ExecAllow     [32]charterRuleRef
+	NetAllow      [32]charterRuleRef
 }
 
 type charterRuleRef struct {
@@ -71,24 +92,34 @@ type charterScratch struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	charterMapCounters      = "counters"
-	charterMapEvents        = "events"
-	charterMapExecDeny      = "exec_deny"
-	charterMapNetAny        = "net_any"
-	charterMapNetPort       = "net_port"
-	charterMapOpenReadDeny  = "open_read_deny"
-	charterMapOpenWriteDeny = "open_write_deny"
-	charterMapScope         = "scope"
-	charterMapScratch       = "scratch"
-	charterMapSettings      = "settings"
-	charterProgConnect4     = "connect4"
-	charterProgConnect6     = "connect6"
-	charterProgConnectLsm   = "connect_lsm"
-	charterProgExecLsm      = "exec_lsm"
-	charterProgExecTp       = "exec_tp"
-	charterProgOpenLsm      = "open_lsm"
-	charterProgOpenatTp     = "openat_tp"
-	charterVarUnusedEvent   = "unused_event"
+	charterMapCounters       = "counters"
+	charterMapEvents         = "events"
+	charterMapExecAllowIdent = "exec_allow_ident"
+	charterMapExecAllowPath  = "exec_allow_path"
+	charterMapExecDeny       = "exec_deny"
+	charterMapExecDenyIdent  = "exec_deny_ident"
+	charterMapNetAllowAny    = "net_allow_any"
+	charterMapNetAllowPort   = "net_allow_port"
+	charterMapNetAny         = "net_any"
+	charterMapNetPort        = "net_port"
+	charterMapOpenReadDeny   = "open_read_deny"
+	charterMapOpenWriteDeny  = "open_write_deny"
+	charterMapPolicy         = "policy"
+	charterMapResolvedMntns  = "resolved_mntns"
+	charterMapScope          = "scope"
+	charterMapScratch        = "scratch"
+	charterMapSettings       = "settings"
+	charterProgConnect4      = "connect4"
+	charterProgConnect6      = "connect6"
+	charterProgConnectLsm    = "connect_lsm"
+	charterProgExecLsm       = "exec_lsm"
+	charterProgExecTp        = "exec_tp"
+	charterProgOpenLsm       = "open_lsm"
+	charterProgOpenatTp      = "openat_tp"
+	charterProgSendmsg4      = "sendmsg4"
+	charterProgSendmsg6      = "sendmsg6"
+	charterProgSendmsgLsm    = "sendmsg_lsm"
+	charterVarUnusedEvent    = "unused_event"
 )
 
 // loadCharter returns the embedded CollectionSpec for charter.
@@ -140,22 +171,32 @@ type charterProgramSpecs struct {
 	ExecTp     *ebpf.ProgramSpec `ebpf:"exec_tp"`
 	OpenLsm    *ebpf.ProgramSpec `ebpf:"open_lsm"`
 	OpenatTp   *ebpf.ProgramSpec `ebpf:"openat_tp"`
+	Sendmsg4   *ebpf.ProgramSpec `ebpf:"sendmsg4"`
+	Sendmsg6   *ebpf.ProgramSpec `ebpf:"sendmsg6"`
+	SendmsgLsm *ebpf.ProgramSpec `ebpf:"sendmsg_lsm"`
 }
 
 // charterMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type charterMapSpecs struct {
-	Counters      *ebpf.MapSpec `ebpf:"counters"`
-	Events        *ebpf.MapSpec `ebpf:"events"`
-	ExecDeny      *ebpf.MapSpec `ebpf:"exec_deny"`
-	NetAny        *ebpf.MapSpec `ebpf:"net_any"`
-	NetPort       *ebpf.MapSpec `ebpf:"net_port"`
-	OpenReadDeny  *ebpf.MapSpec `ebpf:"open_read_deny"`
-	OpenWriteDeny *ebpf.MapSpec `ebpf:"open_write_deny"`
-	Scope         *ebpf.MapSpec `ebpf:"scope"`
-	Scratch       *ebpf.MapSpec `ebpf:"scratch"`
-	Settings      *ebpf.MapSpec `ebpf:"settings"`
+	Counters       *ebpf.MapSpec `ebpf:"counters"`
+	Events         *ebpf.MapSpec `ebpf:"events"`
+	ExecAllowIdent *ebpf.MapSpec `ebpf:"exec_allow_ident"`
+	ExecAllowPath  *ebpf.MapSpec `ebpf:"exec_allow_path"`
+	ExecDeny       *ebpf.MapSpec `ebpf:"exec_deny"`
+	ExecDenyIdent  *ebpf.MapSpec `ebpf:"exec_deny_ident"`
+	NetAllowAny    *ebpf.MapSpec `ebpf:"net_allow_any"`
+	NetAllowPort   *ebpf.MapSpec `ebpf:"net_allow_port"`
+	NetAny         *ebpf.MapSpec `ebpf:"net_any"`
+	NetPort        *ebpf.MapSpec `ebpf:"net_port"`
+	OpenReadDeny   *ebpf.MapSpec `ebpf:"open_read_deny"`
+	OpenWriteDeny  *ebpf.MapSpec `ebpf:"open_write_deny"`
+	Policy         *ebpf.MapSpec `ebpf:"policy"`
+	ResolvedMntns  *ebpf.MapSpec `ebpf:"resolved_mntns"`
+	Scope          *ebpf.MapSpec `ebpf:"scope"`
+	Scratch        *ebpf.MapSpec `ebpf:"scratch"`
+	Settings       *ebpf.MapSpec `ebpf:"settings"`
 }
 
 // charterVariableSpecs contains global variables before they are loaded into the kernel.
@@ -185,27 +226,41 @@ func (o *charterObjects) Close() error {
 //
 // It can be passed to loadCharterObjects or ebpf.CollectionSpec.LoadAndAssign.
 type charterMaps struct {
-	Counters      *ebpf.Map `ebpf:"counters"`
-	Events        *ebpf.Map `ebpf:"events"`
-	ExecDeny      *ebpf.Map `ebpf:"exec_deny"`
-	NetAny        *ebpf.Map `ebpf:"net_any"`
-	NetPort       *ebpf.Map `ebpf:"net_port"`
-	OpenReadDeny  *ebpf.Map `ebpf:"open_read_deny"`
-	OpenWriteDeny *ebpf.Map `ebpf:"open_write_deny"`
-	Scope         *ebpf.Map `ebpf:"scope"`
-	Scratch       *ebpf.Map `ebpf:"scratch"`
-	Settings      *ebpf.Map `ebpf:"settings"`
+	Counters       *ebpf.Map `ebpf:"counters"`
+	Events         *ebpf.Map `ebpf:"events"`
+	ExecAllowIdent *ebpf.Map `ebpf:"exec_allow_ident"`
+	ExecAllowPath  *ebpf.Map `ebpf:"exec_allow_path"`
+	ExecDeny       *ebpf.Map `ebpf:"exec_deny"`
+	ExecDenyIdent  *ebpf.Map `ebpf:"exec_deny_ident"`
+	NetAllowAny    *ebpf.Map `ebpf:"net_allow_any"`
+	NetAllowPort   *ebpf.Map `ebpf:"net_allow_port"`
+	NetAny         *ebpf.Map `ebpf:"net_any"`
+	NetPort        *ebpf.Map `ebpf:"net_port"`
+	OpenReadDeny   *ebpf.Map `ebpf:"open_read_deny"`
+	OpenWriteDeny  *ebpf.Map `ebpf:"open_write_deny"`
+	Policy         *ebpf.Map `ebpf:"policy"`
+	ResolvedMntns  *ebpf.Map `ebpf:"resolved_mntns"`
+	Scope          *ebpf.Map `ebpf:"scope"`
+	Scratch        *ebpf.Map `ebpf:"scratch"`
+	Settings       *ebpf.Map `ebpf:"settings"`
 }
 
 func (m *charterMaps) Close() error {
 	return _CharterClose(
 		m.Counters,
 		m.Events,
+		m.ExecAllowIdent,
+		m.ExecAllowPath,
 		m.ExecDeny,
+		m.ExecDenyIdent,
+		m.NetAllowAny,
+		m.NetAllowPort,
 		m.NetAny,
 		m.NetPort,
 		m.OpenReadDeny,
 		m.OpenWriteDeny,
+		m.Policy,
+		m.ResolvedMntns,
 		m.Scope,
 		m.Scratch,
 		m.Settings,
@@ -230,6 +285,9 @@ type charterPrograms struct {
 	ExecTp     *ebpf.Program `ebpf:"exec_tp"`
 	OpenLsm    *ebpf.Program `ebpf:"open_lsm"`
 	OpenatTp   *ebpf.Program `ebpf:"openat_tp"`
+	Sendmsg4   *ebpf.Program `ebpf:"sendmsg4"`
+	Sendmsg6   *ebpf.Program `ebpf:"sendmsg6"`
+	SendmsgLsm *ebpf.Program `ebpf:"sendmsg_lsm"`
 }
 
 func (p *charterPrograms) Close() error {
@@ -241,6 +299,9 @@ func (p *charterPrograms) Close() error {
 		p.ExecTp,
 		p.OpenLsm,
 		p.OpenatTp,
+		p.Sendmsg4,
+		p.Sendmsg6,
+		p.SendmsgLsm,
 	)
 }
 

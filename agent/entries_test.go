@@ -2,7 +2,11 @@ package agent
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -33,7 +37,7 @@ func TestCompilePaths(t *testing.T) {
 			Action: "audit",
 		}},
 	}
-	e, err := Compile(rules)
+	e, err := Compile(rules, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +72,7 @@ func TestCompileDenyBeatsAudit(t *testing.T) {
 	e, err := Compile([]Rule{
 		{Article: "A", Runtime: charter.Runtime{Exec: &charter.ExecRule{Deny: []string{"/bin/sh"}}, Action: "audit"}},
 		{Article: "B", Runtime: charter.Runtime{Exec: &charter.ExecRule{Deny: []string{"/bin/sh"}}, Action: "deny"}},
-	})
+	}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +84,7 @@ func TestCompileDenyBeatsAudit(t *testing.T) {
 func TestCompileNet(t *testing.T) {
 	e, err := Compile([]Rule{{Article: "AD-020", Runtime: charter.Runtime{
 		Connect: &charter.ConnectRule{Deny: []string{"169.254.169.254/32", "10.0.0.0/8:443", "[fd00::/8]:53"}},
-	}}})
+	}}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +109,7 @@ func TestCompileNet(t *testing.T) {
 }
 
 func TestCompileRejectsRelativePath(t *testing.T) {
-	_, err := Compile([]Rule{{Article: "X", Runtime: charter.Runtime{Exec: &charter.ExecRule{Deny: []string{"sh"}}}}})
+	_, err := Compile([]Rule{{Article: "X", Runtime: charter.Runtime{Exec: &charter.ExecRule{Deny: []string{"sh"}}}}}, nil)
 	if err == nil || !strings.Contains(err.Error(), "rule X") {
 		t.Errorf("err = %v, want an error naming rule X", err)
 	}
@@ -149,5 +153,90 @@ spec:
 	rules := RulesFromCharter(c)
 	if len(rules) != 1 || rules[0].Article != "AD-020" || rules[0].Runtime.Action != "deny" {
 		t.Errorf("rules = %+v", rules)
+	}
+}
+
+func TestCompileIdentitiesAndAllowLists(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "bash")
+	if err := os.WriteFile(bin, []byte("x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(bin, link); err != nil {
+		t.Fatal(err)
+	}
+	own, err := OwnRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := Compile([]Rule{
+		{Article: "D", Runtime: charter.Runtime{Exec: &charter.ExecRule{Deny: []string{link, dir + "/missing", dir + "/"}, DenyFileless: true}, Action: "deny"}},
+		{Article: "A1", Runtime: charter.Runtime{Exec: &charter.ExecRule{Allow: []string{bin}},
+			Connect: &charter.ConnectRule{Allow: []string{"10.0.0.0/8", "10.1.0.0/16:443"}}, Action: "deny"}},
+		{Article: "A2", Runtime: charter.Runtime{Exec: &charter.ExecRule{Allow: []string{link}},
+			Connect: &charter.ConnectRule{Allow: []string{"10.1.2.0/24:443"}}, Action: "audit"}},
+	}, []Root{own})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := own.Resolve(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := charterIdent{Ino: id.Ino, Dev: id.Dev}
+	// The symlink is followed: the deny identity is the file's.
+	if got := e.ExecDenyIdent[key]; got != (charterRuleRef{Rule: 1, Action: actionDeny}) || len(e.ExecDenyIdent) != 1 {
+		t.Errorf("deny identities %v, want only %v -> rule 1", e.ExecDenyIdent, id)
+	}
+	if got := e.ExecAllowIdent[key]; got != 0b11 {
+		t.Errorf("allow mask of %v = %b, want both allow-list articles", id, got)
+	}
+	if got := e.SameFile[id]; len(got) != 2 || got[0] != link || got[1] != bin {
+		t.Errorf("SameFile[%v] = %v, want [%s %s]", id, got, link, bin)
+	}
+	if e.Policy.Fileless != (charterRuleRef{Rule: 1, Action: actionDeny}) {
+		t.Errorf("fileless rule %+v", e.Policy.Fileless)
+	}
+	if e.Policy.ExecAllowMask != 0b11 || e.Policy.ExecAllow[0].Rule != 2 || e.Policy.ExecAllow[1] != (charterRuleRef{Rule: 3, Action: actionAudit}) {
+		t.Errorf("exec allow policy: mask %b refs %+v", e.Policy.ExecAllowMask, e.Policy.ExecAllow[:2])
+	}
+	if e.MntNS[own.MntNS] != 1 {
+		t.Errorf("own mount namespace %d not marked resolved", own.MntNS)
+	}
+	// A longer allowed prefix carries the bits of the shorter ones that contain it.
+	narrow := NetKey(charter.NetTarget{Prefix: netip.MustParsePrefix("10.1.2.0/24"), Port: 443})
+	mid := NetKey(charter.NetTarget{Prefix: netip.MustParsePrefix("10.1.0.0/16"), Port: 443})
+	wide := NetKey(charter.NetTarget{Prefix: netip.MustParsePrefix("10.0.0.0/8")})
+	if e.NetAllowPort[narrow] != 0b11 || e.NetAllowPort[mid] != 0b01 || e.NetAllowAny[wide] != 0b01 {
+		t.Errorf("net allow masks: narrow %b mid %b wide %b", e.NetAllowPort[narrow], e.NetAllowPort[mid], e.NetAllowAny[wide])
+	}
+}
+
+func TestCompileTooManyAllowLists(t *testing.T) {
+	var rules []Rule
+	for i := range maxAllow + 1 {
+		rules = append(rules, Rule{Article: fmt.Sprint("A", i), Runtime: charter.Runtime{Exec: &charter.ExecRule{Allow: []string{"/app"}}}})
+	}
+	if _, err := Compile(rules, nil); err == nil || !strings.Contains(err.Error(), "more than 32 allow-list articles") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestResolveStaysInRoot(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// An absolute symlink inside a container root points into that root, never the host's.
+	if err := os.Symlink("/usr/bin/env", filepath.Join(root, "bin", "env")); err != nil {
+		t.Fatal(err)
+	}
+	r := Root{Dir: root}
+	if id, err := r.Resolve("/bin/env"); err == nil {
+		t.Fatalf("resolved /bin/env to the host's /usr/bin/env (%v)", id)
+	}
+	if _, err := r.Resolve("/bin"); !errors.Is(err, errNotFile) {
+		t.Fatalf("a directory: err = %v, want errNotFile", err)
 	}
 }

@@ -29,7 +29,12 @@ type Event struct {
 	Write    bool           // open: write access asked
 	Flags    uint32         // open: flags
 	Dest     netip.AddrPort // connect
+	Match    string         // path, identity, fileless, not-allowed
+	Ident    Ident          // exec: the executed file's identity
+	Fileless bool           // exec: the file has no path on a filesystem
 }
+
+var matches = map[uint8]string{1: "path", 2: "identity", 3: "fileless", 4: "not-allowed"}
 
 var kinds = map[uint8]string{1: "exec", 2: "connect", 3: "open"}
 
@@ -42,6 +47,8 @@ var hooks = map[uint8]string{
 	4: "lsm/bprm_check_security",
 	5: "lsm/socket_connect",
 	6: "lsm/file_open",
+	7: "cgroup/sendmsg",
+	8: "lsm/socket_sendmsg",
 }
 
 var ev charterEvent
@@ -64,6 +71,10 @@ var (
 	offComm    = unsafe.Offsetof(ev.Comm)
 	offPath    = unsafe.Offsetof(ev.Path)
 	offArgs    = unsafe.Offsetof(ev.Args)
+	offIno     = unsafe.Offsetof(ev.Ino)
+	offDev     = unsafe.Offsetof(ev.Dev)
+	offMatch   = unsafe.Offsetof(ev.Match)
+	offFless   = unsafe.Offsetof(ev.Fileless)
 	eventSize  = int(unsafe.Sizeof(ev))
 )
 
@@ -84,11 +95,14 @@ func DecodeEvent(b []byte) (Event, error) {
 		PPID:     le.Uint32(b[offPpid:]),
 		UID:      le.Uint32(b[offUID:]),
 		Comm:     cString(b[offComm : offComm+16]),
+		Match:    matches[b[offMatch]],
 	}
 	switch e.Kind {
 	case "exec":
 		e.Path = cString(b[offPath : offPath+pathLen])
 		e.Args = splitArgs(b[offArgs : offArgs+uintptr(len(ev.Args))])
+		e.Ident = Ident{Dev: le.Uint32(b[offDev:]), Ino: le.Uint64(b[offIno:])}
+		e.Fileless = b[offFless] != 0
 	case "open":
 		e.Path = cString(b[offPath : offPath+pathLen])
 		e.Write = b[offWrite] != 0

@@ -26,9 +26,9 @@ const (
 // HookDescription names the programs of a hook path, for logs and test output.
 func (h HookPath) Description() string {
 	if h == HookLSM {
-		return "lsm: bprm_check_security + file_open + socket_connect (EPERM)"
+		return "lsm: bprm_check_security + file_open + socket_connect + socket_sendmsg (EPERM)"
 	}
-	return "tracepoint: tp_btf/sched_process_exec + bpf_send_signal(SIGKILL), cgroup/connect4+connect6 (EPERM), tracepoint/syscalls/sys_enter_openat (report only)"
+	return "tracepoint: tp_btf/sched_process_exec + bpf_send_signal(SIGKILL), cgroup/connect4+connect6+sendmsg4+sendmsg6 (EPERM), tracepoint/syscalls/sys_enter_openat (report only)"
 }
 
 // KernelOptions configure LoadKernel.
@@ -63,6 +63,7 @@ type lsmPrograms struct {
 	ExecLsm    *ebpf.Program `ebpf:"exec_lsm"`
 	OpenLsm    *ebpf.Program `ebpf:"open_lsm"`
 	ConnectLsm *ebpf.Program `ebpf:"connect_lsm"`
+	SendmsgLsm *ebpf.Program `ebpf:"sendmsg_lsm"`
 }
 
 type fallbackPrograms struct {
@@ -70,6 +71,8 @@ type fallbackPrograms struct {
 	OpenatTp *ebpf.Program `ebpf:"openat_tp"`
 	Connect4 *ebpf.Program `ebpf:"connect4"`
 	Connect6 *ebpf.Program `ebpf:"connect6"`
+	Sendmsg4 *ebpf.Program `ebpf:"sendmsg4"`
+	Sendmsg6 *ebpf.Program `ebpf:"sendmsg6"`
 }
 
 // LoadKernel loads the maps, then the LSM programs if the kernel takes them,
@@ -143,7 +146,9 @@ func (k *Kernel) mapReplacements() map[string]*ebpf.Map {
 		charterMapCounters: m.Counters, charterMapEvents: m.Events, charterMapExecDeny: m.ExecDeny,
 		charterMapNetAny: m.NetAny, charterMapNetPort: m.NetPort, charterMapOpenReadDeny: m.OpenReadDeny,
 		charterMapOpenWriteDeny: m.OpenWriteDeny, charterMapScope: m.Scope, charterMapScratch: m.Scratch,
-		charterMapSettings: m.Settings,
+		charterMapSettings: m.Settings, charterMapExecDenyIdent: m.ExecDenyIdent, charterMapExecAllowIdent: m.ExecAllowIdent,
+		charterMapExecAllowPath: m.ExecAllowPath, charterMapNetAllowPort: m.NetAllowPort, charterMapNetAllowAny: m.NetAllowAny,
+		charterMapResolvedMntns: m.ResolvedMntns, charterMapPolicy: m.Policy,
 	}
 }
 
@@ -154,7 +159,7 @@ func (k *Kernel) loadLSM(spec *ebpf.CollectionSpec, replace map[string]*ebpf.Map
 	if err := spec.LoadAndAssign(&p, &ebpf.CollectionOptions{MapReplacements: replace}); err != nil {
 		return fmt.Errorf("load lsm programs: %w", err)
 	}
-	progs := []*ebpf.Program{p.ExecLsm, p.OpenLsm, p.ConnectLsm}
+	progs := []*ebpf.Program{p.ExecLsm, p.OpenLsm, p.ConnectLsm, p.SendmsgLsm}
 	fail := func(err error) error {
 		for _, l := range k.links {
 			l.Close()
@@ -198,7 +203,7 @@ func (k *Kernel) loadFallback(spec *ebpf.CollectionSpec, replace map[string]*ebp
 	if err := spec.LoadAndAssign(&p, &ebpf.CollectionOptions{MapReplacements: replace}); err != nil {
 		return fmt.Errorf("load tracepoint programs: %w", err)
 	}
-	k.programs = append(k.programs, p.ExecTp, p.OpenatTp, p.Connect4, p.Connect6)
+	k.programs = append(k.programs, p.ExecTp, p.OpenatTp, p.Connect4, p.Connect6, p.Sendmsg4, p.Sendmsg6)
 	l, err := link.AttachTracing(link.TracingOptions{Program: p.ExecTp})
 	if err != nil {
 		return fmt.Errorf("attach exec program: %w", err)
@@ -215,10 +220,13 @@ func (k *Kernel) loadFallback(spec *ebpf.CollectionSpec, replace map[string]*ebp
 	for _, c := range []struct {
 		prog   *ebpf.Program
 		attach ebpf.AttachType
-	}{{p.Connect4, ebpf.AttachCGroupInet4Connect}, {p.Connect6, ebpf.AttachCGroupInet6Connect}} {
+	}{
+		{p.Connect4, ebpf.AttachCGroupInet4Connect}, {p.Connect6, ebpf.AttachCGroupInet6Connect},
+		{p.Sendmsg4, ebpf.AttachCGroupUDP4Sendmsg}, {p.Sendmsg6, ebpf.AttachCGroupUDP6Sendmsg},
+	} {
 		l, err := link.AttachCgroup(link.CgroupOptions{Path: k.cgroupV2, Attach: c.attach, Program: c.prog})
 		if err != nil {
-			return fmt.Errorf("attach connect program to %s: %w", k.cgroupV2, err)
+			return fmt.Errorf("attach %s program to %s: %w", c.attach, k.cgroupV2, err)
 		}
 		k.links = append(k.links, l)
 	}

@@ -70,55 +70,86 @@ func (k *Kernel) SetScope(ids []uint64) error {
 	return nil
 }
 
-// SetRules replaces the rule map contents with e, in place: entries are
-// added or updated first, then stale ones removed.
+// SetRules replaces the rule map contents with e, in place, in three steps
+// so that no exec or connect is judged by a half-written rule set: every
+// map's new entries are added or updated, then the policy (fileless rule,
+// allow-list masks) is written, then stale entries are removed.
 func (k *Kernel) SetRules(e *Entries) error {
 	if k.maps.ExecDeny == nil {
 		return ErrKernelClosed
 	}
 	m := k.maps
-	return errors.Join(
-		wrap("exec_deny", syncMap(m.ExecDeny, e.Exec)),
-		wrap("open_write_deny", syncMap(m.OpenWriteDeny, e.OpenWrite)),
-		wrap("open_read_deny", syncMap(m.OpenReadDeny, e.OpenRead)),
-		wrap("net_port", syncMap(m.NetPort, e.NetPort)),
-		wrap("net_any", syncMap(m.NetAny, e.NetAny)),
-	)
+	syncs := []func() (func() error, error){
+		syncer("exec_deny", m.ExecDeny, e.Exec),
+		syncer("exec_deny_ident", m.ExecDenyIdent, e.ExecDenyIdent),
+		syncer("exec_allow_ident", m.ExecAllowIdent, e.ExecAllowIdent),
+		syncer("exec_allow_path", m.ExecAllowPath, e.ExecAllowPath),
+		syncer("open_write_deny", m.OpenWriteDeny, e.OpenWrite),
+		syncer("open_read_deny", m.OpenReadDeny, e.OpenRead),
+		syncer("net_port", m.NetPort, e.NetPort),
+		syncer("net_any", m.NetAny, e.NetAny),
+		syncer("net_allow_port", m.NetAllowPort, e.NetAllowPort),
+		syncer("net_allow_any", m.NetAllowAny, e.NetAllowAny),
+		syncer("resolved_mntns", m.ResolvedMntns, e.MntNS),
+	}
+	var prunes []func() error
+	for _, s := range syncs {
+		prune, err := s()
+		if err != nil {
+			return err
+		}
+		prunes = append(prunes, prune)
+	}
+	if err := m.Policy.Put(uint32(0), e.Policy); err != nil {
+		return fmt.Errorf("update policy map: %w", err)
+	}
+	var errs []error
+	for _, p := range prunes {
+		errs = append(errs, p())
+	}
+	return errors.Join(errs...)
 }
 
-func wrap(name string, err error) error {
-	if err != nil {
-		return fmt.Errorf("update %s map: %w", name, err)
+// syncer returns a step that adds or updates want's entries in m and
+// returns the step that removes m's other entries.
+func syncer[K comparable, V any](name string, m *ebpf.Map, want map[K]V) func() (func() error, error) {
+	return func() (func() error, error) {
+		var (
+			k     K
+			v     V
+			stale []K
+		)
+		it := m.Iterate()
+		for it.Next(&k, &v) {
+			if _, ok := want[k]; !ok {
+				stale = append(stale, k)
+			}
+		}
+		if err := it.Err(); err != nil {
+			return nil, fmt.Errorf("update %s map: %w", name, err)
+		}
+		for k, v := range want {
+			if err := m.Put(k, v); err != nil {
+				return nil, fmt.Errorf("update %s map: %w", name, err)
+			}
+		}
+		return func() error {
+			for _, k := range stale {
+				if err := m.Delete(k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+					return fmt.Errorf("update %s map: %w", name, err)
+				}
+			}
+			return nil
+		}, nil
 	}
-	return nil
 }
 
 func syncMap[K comparable, V any](m *ebpf.Map, want map[K]V) error {
-	var (
-		k     K
-		v     V
-		stale []K
-	)
-	it := m.Iterate()
-	for it.Next(&k, &v) {
-		if _, ok := want[k]; !ok {
-			stale = append(stale, k)
-		}
-	}
-	if err := it.Err(); err != nil {
+	prune, err := syncer("", m, want)()
+	if err != nil {
 		return err
 	}
-	for k, v := range want {
-		if err := m.Put(k, v); err != nil {
-			return err
-		}
-	}
-	for _, k := range stale {
-		if err := m.Delete(k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
-			return err
-		}
-	}
-	return nil
+	return prune()
 }
 
 // LostEvents is how many events the kernel dropped because the ring buffer

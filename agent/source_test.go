@@ -50,7 +50,7 @@ func TestSourcesAgree(t *testing.T) {
 			t.Errorf("rule %d: charter %s, bundle %s", i, fromCharter[i].Article, fromBundle[i].Article)
 		}
 	}
-	e, err := Compile(fromBundle)
+	e, err := Compile(fromBundle, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

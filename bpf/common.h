@@ -26,6 +26,7 @@
 #define O_TRUNC 01000
 #define FMODE_READ 0x1
 #define FMODE_WRITE 0x2
+#define MAX_ALLOW 32      /* allow-list articles per rule set, one bit each */
 
 enum event_kind {
 	KIND_EXEC = 1,
@@ -58,6 +59,16 @@ enum hook {
 	HOOK_LSM_EXEC = 4,
 	HOOK_LSM_CONNECT = 5,
 	HOOK_LSM_OPEN = 6,
+	HOOK_CGROUP_SENDMSG = 7, /* cgroup/sendmsg4 + sendmsg6: unconnected UDP */
+	HOOK_LSM_SENDMSG = 8,
+};
+
+/* Why a rule matched. */
+enum match {
+	MATCH_PATH = 1,        /* the path (resolved, as passed, or the script interpreter) */
+	MATCH_IDENTITY = 2,    /* device and inode of a listed file */
+	MATCH_FILELESS = 3,    /* runtime.exec.denyFileless: no path on a filesystem */
+	MATCH_NOT_ALLOWED = 4, /* outside an allow-list */
 };
 
 struct event {
@@ -72,6 +83,11 @@ struct event {
 	__u8 hook;
 	__u8 write;     /* open: the flags ask for write access */
 	__u32 flags;    /* open: the open flags */
+	__u64 ino;      /* exec: inode number of the executed file */
+	__u32 dev;      /* exec: its superblock's device (kernel encoding) */
+	__u8 match;     /* enum match */
+	__u8 fileless;  /* exec: the file has no path on a filesystem */
+	__u8 pad[2];
 	__u16 family;   /* connect */
 	__u16 port;     /* connect, host order */
 	__u8 addr[16];  /* connect, IPv4 as v4-mapped IPv6 */
@@ -100,6 +116,24 @@ struct net_key {
 	__u32 prefixlen;
 	__u16 port; /* network order */
 	__u8 addr[16];
+};
+
+/* A file's identity: inode number and its superblock's device. */
+struct ident {
+	__u64 ino;
+	__u32 dev;
+	__u32 pad;
+};
+
+/* The parts of a rule set that are not keyed lookups: which rule denies
+ * fileless execs (rule 0: none) and, per allow-list article (one bit each),
+ * its rule. */
+struct rule_policy {
+	struct rule_ref fileless;
+	__u32 exec_allow_mask;
+	__u32 net_allow_mask;
+	struct rule_ref exec_allow[MAX_ALLOW];
+	struct rule_ref net_allow[MAX_ALLOW];
 };
 
 struct agent_config {
@@ -169,6 +203,59 @@ PATH_MAP(open_read_deny);
 NET_MAP(net_port); /* CIDR with a port */
 NET_MAP(net_any);  /* CIDR, any port */
 
+/* Allow-lists: the value is the mask of allow-list articles that admit the key. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1024);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct path_key);
+	__type(value, __u32);
+} exec_allow_path SEC(".maps");
+
+#define NET_MASK_MAP(name)                               \
+	struct {                                         \
+		__uint(type, BPF_MAP_TYPE_LPM_TRIE);     \
+		__uint(max_entries, 1024);               \
+		__uint(map_flags, BPF_F_NO_PREALLOC);    \
+		__type(key, struct net_key);             \
+		__type(value, __u32);                    \
+	} name SEC(".maps")
+
+NET_MASK_MAP(net_allow_port);
+NET_MASK_MAP(net_allow_any);
+
+/* Identities of the listed files, resolved by the agent in every mount
+ * namespace it found in scope. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct ident);
+	__type(value, struct rule_ref);
+} exec_deny_ident SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct ident);
+	__type(value, __u32);
+} exec_allow_ident SEC(".maps");
+
+/* Mount namespaces (inode numbers) whose identities the agent resolved. In
+ * another one an allow-list matches by path until the next reload. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u8);
+} resolved_mntns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rule_policy);
+} policy SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -183,6 +270,21 @@ static __always_inline struct agent_config *get_config(void)
 {
 	__u32 zero = 0;
 	return bpf_map_lookup_elem(&settings, &zero);
+}
+
+static __always_inline struct rule_policy *get_policy(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&policy, &zero);
+}
+
+/* first_rule returns the rule of the lowest allow-list bit set in missing. */
+static __always_inline struct rule_ref *first_rule(struct rule_ref *refs, __u32 missing)
+{
+	for (int i = 0; i < MAX_ALLOW; i++)
+		if (missing & (1u << i))
+			return &refs[i];
+	return NULL;
 }
 
 static __always_inline void count(__u32 which)
@@ -329,6 +431,26 @@ static __always_inline struct rule_ref *lookup_path(void *map, struct path_key *
 {
 	key->prefixlen = PATH_LEN * 8;
 	return bpf_map_lookup_elem(map, key);
+}
+
+/* net_not_allowed returns the rule of the first allow-list article that does
+ * not admit the destination, or NULL. */
+static __always_inline struct rule_ref *net_not_allowed(__u8 addr[16], __u16 port)
+{
+	struct rule_policy *pol = get_policy();
+	if (!pol || !pol->net_allow_mask)
+		return NULL;
+	struct net_key k = {.prefixlen = (2 + 16) * 8, .port = port};
+	__builtin_memcpy(k.addr, addr, 16);
+	__u32 have = 0;
+	__u32 *m = bpf_map_lookup_elem(&net_allow_port, &k);
+	if (m)
+		have |= *m;
+	k.port = 0;
+	m = bpf_map_lookup_elem(&net_allow_any, &k);
+	if (m)
+		have |= *m;
+	return first_rule(pol->net_allow, pol->net_allow_mask & ~have);
 }
 
 /* lookup_net matches an address (v4-mapped for IPv4) and a port (network

@@ -20,15 +20,18 @@ int BPF_PROG(exec_lsm, struct linux_binprm *bprm, int ret)
 	struct scratch *s = get_scratch();
 	if (!s)
 		return 0;
-	struct rule_ref *r = exec_match(s, bprm);
+	/* The hook runs once per binary format stage: for a "#!" script first on
+	 * the script, then on its interpreter. Allow-lists judge the interpreter,
+	 * as the fallback does (it only sees the final image). */
+	char magic[2] = {};
+	BPF_CORE_READ_INTO(&magic, bprm, buf);
+	bool script = magic[0] == '#' && magic[1] == '!';
+	struct exec_facts x = {};
+	struct rule_ref *r = exec_match(s, bprm, &x, !script);
 	if (!r)
 		return 0;
 	__u8 verdict = verdict_for(cfg, r);
-	struct event *e = new_event(KIND_EXEC, HOOK_LSM_EXEC, verdict, r->rule);
-	if (e) {
-		bpf_probe_read_kernel_str(e->path, PATH_LEN, s->key.path);
-		bpf_ringbuf_submit(e, 0);
-	}
+	exec_report(s, r, &x, HOOK_LSM_EXEC, verdict, false);
 	return verdict == VERDICT_DENIED ? -EPERM : 0;
 }
 
@@ -56,11 +59,10 @@ int BPF_PROG(open_lsm, struct file *file, int ret)
 	return verdict == VERDICT_DENIED ? -EPERM : 0;
 }
 
-SEC("lsm/socket_connect")
-int BPF_PROG(connect_lsm, struct socket *sock, struct sockaddr *address, int addrlen, int ret)
+/* sockaddr_check reads an IPv4 or IPv6 socket address and checks it
+ * against the connect rules: 0 when the call must fail. */
+static __always_inline int sockaddr_check(__u8 hook, struct sockaddr *address)
 {
-	if (ret)
-		return ret;
 	__u16 family = BPF_CORE_READ(address, sa_family);
 	__u8 addr[16];
 	__u16 port;
@@ -73,7 +75,28 @@ int BPF_PROG(connect_lsm, struct socket *sock, struct sockaddr *address, int add
 		BPF_CORE_READ_INTO(&addr, in6, sin6_addr.in6_u.u6_addr8);
 		port = BPF_CORE_READ(in6, sin6_port);
 	} else {
-		return 0;
+		return 1;
 	}
-	return connect_check(HOOK_LSM_CONNECT, family, addr, port) ? 0 : -EPERM;
+	return connect_check(hook, family, addr, port);
+}
+
+SEC("lsm/socket_connect")
+int BPF_PROG(connect_lsm, struct socket *sock, struct sockaddr *address, int addrlen, int ret)
+{
+	if (ret)
+		return ret;
+	return sockaddr_check(HOOK_LSM_CONNECT, address) ? 0 : -EPERM;
+}
+
+/* Datagrams with an explicit destination (sendto, sendmsg without connect);
+ * a connected socket's destination was checked at connect. */
+SEC("lsm/socket_sendmsg")
+int BPF_PROG(sendmsg_lsm, struct socket *sock, struct msghdr *msg, int size, int ret)
+{
+	if (ret)
+		return ret;
+	struct sockaddr *address = BPF_CORE_READ(msg, msg_name);
+	if (!address)
+		return 0;
+	return sockaddr_check(HOOK_LSM_SENDMSG, address) ? 0 : -EPERM;
 }

@@ -135,7 +135,11 @@ func logHookPath(tb testing.TB, h agent.HookPath) {
 
 func setRules(tb testing.TB, k *agent.Kernel, rules []agent.Rule) {
 	tb.Helper()
-	e, err := agent.Compile(rules)
+	own, err := agent.OwnRoot()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e, err := agent.Compile(rules, []agent.Root{own})
 	if err != nil {
 		tb.Fatal(err)
 	}
