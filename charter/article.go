@@ -26,7 +26,7 @@ func (d *decoder) article(n *yaml.Node) *Article {
 		"violation":   func(v *yaml.Node) { a.Violation = d.condition(v) },
 		"rego": func(v *yaml.Node) {
 			a.Rego = d.str(v, "rego")
-			a.RegoPos = d.pos(v)
+			a.RegoPos = d.blockStart(v)
 		},
 		"message": func(v *yaml.Node) {
 			t, err := ParseTemplate(d.str(v, "message"))

@@ -1,6 +1,7 @@
 package charter
 
 import (
+	"bytes"
 	"fmt"
 	"sort"
 	"strconv"
@@ -12,7 +13,24 @@ import (
 // decoder walks a YAML node tree into charter types, collecting every error.
 type decoder struct {
 	file string
+	src  []byte
 	errs ErrorList
+}
+
+// blockStart is where the text of a scalar starts: for a literal or folded
+// block (rego: |), the first character of its first line; else the scalar.
+func (d *decoder) blockStart(n *yaml.Node) Pos {
+	pos := d.pos(n)
+	if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) == 0 {
+		return pos
+	}
+	lines := bytes.Split(d.src, []byte("\n"))
+	if n.Line >= len(lines) {
+		return pos
+	}
+	first := lines[n.Line] // the line after the indicator (Line is 1-based)
+	indent := len(first) - len(bytes.TrimLeft(first, " "))
+	return Pos{File: d.file, Line: n.Line + 1, Col: indent + 1}
 }
 
 func (d *decoder) pos(n *yaml.Node) Pos { return nodePos(d.file, n) }

@@ -21,7 +21,7 @@ var (
 // errors. Includes are recorded but not followed (see Load). The returned
 // error, if any, is an ErrorList holding every problem found.
 func Parse(file string, data []byte) (*Charter, error) {
-	d := &decoder{file: file}
+	d := &decoder{file: file, src: data}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -117,6 +117,16 @@ func (d *decoder) spec(n *yaml.Node, s *Spec) {
 				d.errorf(v, "council.threshold %d must be between 1 and the number of keys (%d)", t, len(s.Council.Keys))
 			}
 		},
+		"regoCapabilities": func(v *yaml.Node) {
+			s.RegoCapabilities = &RegoCapabilities{Pos: d.pos(v)}
+			d.fields(v, "spec.regoCapabilities", map[string]func(*yaml.Node){
+				"allow": func(x *yaml.Node) {
+					for i, name := range d.strList(x, "regoCapabilities.allow") {
+						s.RegoCapabilities.Allow = append(s.RegoCapabilities.Allow, Builtin{Pos: d.pos(x.Content[i]), Name: name})
+					}
+				},
+			})
+		},
 		"articles": func(v *yaml.Node) {
 			if v.Kind != yaml.SequenceNode {
 				d.errorf(v, "spec.articles must be a list, not %s", kindName(v))
@@ -135,6 +145,7 @@ func (d *decoder) spec(n *yaml.Node, s *Spec) {
 func (d *decoder) resolveDefaults(c *Charter) {
 	seen := map[string]Pos{}
 	for _, a := range c.Spec.Articles {
+		a.RegoCapabilities = c.Spec.RegoCapabilities
 		if a.Action == "" {
 			a.Action = c.Spec.Defaults.Action
 		}

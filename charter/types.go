@@ -29,11 +29,25 @@ type Metadata struct {
 
 // Spec is the body of a charter.
 type Spec struct {
-	Include  []Include
-	Defaults Defaults
-	Scope    Scope
-	Council  *Council
-	Articles []*Article
+	Include          []Include
+	Defaults         Defaults
+	Scope            Scope
+	Council          *Council
+	RegoCapabilities *RegoCapabilities
+	Articles         []*Article
+}
+
+// RegoCapabilities widens the builtins this charter's raw Rego articles may
+// call: network, randomness and host inspection are left out unless named here.
+type RegoCapabilities struct {
+	Pos   Pos
+	Allow []Builtin
+}
+
+// Builtin names an OPA builtin function, where the charter names it.
+type Builtin struct {
+	Pos  Pos
+	Name string
 }
 
 // Include names another charter whose articles this one adopts.
@@ -73,12 +87,15 @@ type Article struct {
 	Foreach     *Foreach
 	Violation   *Condition
 	Rego        string
-	RegoPos     Pos
-	Message     *Template
-	Tests       []*Test
-	Runtime     *Runtime
-	Overrides   []string // ids of articles this one replaces when both are in a charter
-	Origin      string   // file the article was written in (differs from the charter's when included)
+	RegoPos     Pos // where the body's text starts: row 1, column 1 of Rego
+	// RegoCapabilities is the spec.regoCapabilities of the charter the
+	// article is written in (nil for none): included articles keep their own.
+	RegoCapabilities *RegoCapabilities
+	Message          *Template
+	Tests            []*Test
+	Runtime          *Runtime
+	Overrides        []string // ids of articles this one replaces when both are in a charter
+	Origin           string   // file the article was written in (differs from the charter's when included)
 }
 
 // Match selects the objects and requests an article applies to.

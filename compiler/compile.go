@@ -45,6 +45,10 @@ type Info struct {
 	Articles    map[string]ArticleInfo `json:"articles"`
 	Runtime     []RuntimeArticle       `json:"runtime"`
 	Council     *CouncilInfo           `json:"council,omitempty"`
+	// AllowedBuiltins are the restricted builtins (see RestrictedBuiltins)
+	// that some charter allowed its raw Rego articles to call; the engine
+	// evaluates the bundle with exactly these added to the default set.
+	AllowedBuiltins []string `json:"allowedBuiltins,omitempty"`
 }
 
 // ScopeInfo is the charter-wide namespace scope.
@@ -94,9 +98,25 @@ func Compile(c *charter.Charter) (*Output, error) {
 	var mods []*module
 	var errs charter.ErrorList
 	packages := map[string]*charter.Article{}
+	checked := map[*charter.RegoCapabilities]bool{}
 	for _, a := range c.Spec.Articles {
+		if rc := a.RegoCapabilities; rc != nil && !checked[rc] {
+			checked[rc] = true
+			errs = append(errs, checkCapabilities(rc)...)
+		}
 		if a.Violation == nil && a.Rego == "" {
 			continue
+		}
+		if a.Rego != "" {
+			h, err := parseHatch(a.Rego)
+			if err != nil {
+				errs = append(errs, hatchErrors(a, err)...)
+				continue
+			}
+			if bad := checkBuiltins(a, h); len(bad) > 0 {
+				errs = append(errs, bad...)
+				continue
+			}
 		}
 		pkg := packageName(a.ID)
 		if prev, dup := packages[pkg]; dup {
@@ -119,7 +139,7 @@ func Compile(c *charter.Charter) (*Output, error) {
 	parsed, perrs := parseAndFormat(out.Modules, mods)
 	errs = append(errs, perrs...)
 	if len(errs) == 0 {
-		compiler := ast.NewCompiler().WithStrict(true)
+		compiler := ast.NewCompiler().WithStrict(true).WithCapabilities(Capabilities(out.Info.AllowedBuiltins))
 		if compiler.Compile(parsed); compiler.Failed() {
 			for _, e := range compiler.Errors {
 				errs = append(errs, locate(ast.Errors{e}, mods, locFile(e))...)
@@ -178,10 +198,8 @@ func locate(err error, mods []*module, file string) charter.ErrorList {
 		}
 		switch {
 		case m != nil && m.hatchLine > 0 && e.Location.Row >= m.hatchLine:
-			pos := m.article.RegoPos
-			pos.Line += e.Location.Row - m.hatchLine + 1
-			pos.Col = e.Location.Col
-			list.Add(pos, "rego: %s", e.Message)
+			// The body is indented by one tab in the module.
+			list.Add(hatchPos(m.article, e.Location.Row-m.hatchLine+1, e.Location.Col-1), "rego: %s", e.Message)
 		case m != nil:
 			list.Add(m.article.Pos, "article %s: generated Rego does not compile (a charter bug, please report): %s:%d: %s", m.article.ID, m.path, e.Location.Row, e.Message)
 		default:
@@ -275,12 +293,13 @@ func aggregate(mods []*module) string {
 
 func info(c *charter.Charter) Info {
 	in := Info{
-		Name:        c.Metadata.Name,
-		Version:     c.Metadata.Version,
-		Description: c.Metadata.Description,
-		Scope:       ScopeInfo{Namespaces: c.Spec.Scope.Namespaces, ExcludeNamespaces: c.Spec.Scope.ExcludeNamespaces},
-		Articles:    map[string]ArticleInfo{},
-		Runtime:     []RuntimeArticle{},
+		Name:            c.Metadata.Name,
+		Version:         c.Metadata.Version,
+		Description:     c.Metadata.Description,
+		Scope:           ScopeInfo{Namespaces: c.Spec.Scope.Namespaces, ExcludeNamespaces: c.Spec.Scope.ExcludeNamespaces},
+		Articles:        map[string]ArticleInfo{},
+		Runtime:         []RuntimeArticle{},
+		AllowedBuiltins: allowedBuiltins(c),
 	}
 	if c.Spec.Council != nil {
 		in.Council = &CouncilInfo{Threshold: c.Spec.Council.Threshold, Keys: c.Spec.Council.Keys}

@@ -3,11 +3,11 @@ package compiler
 import (
 	"bytes"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/charter-dev/charter/charter"
+	"github.com/open-policy-agent/opa/v1/ast"
 )
 
 // module is one generated article module, with where its rego hatch sits.
@@ -36,6 +36,7 @@ func articleModule(a *charter.Article) *module {
 	// "*" matches every kind; only an explicit Pod (or a pod path) walks pod templates.
 	pods, checkKind := g.plan()
 	have := args{true, pods, a.Foreach != nil}
+	ruleStart := len(w.b.String())
 	w.line(0, "findings contains finding if {")
 	g.matchLines(checkKind)
 	objLine := len(w.b.String())
@@ -97,8 +98,8 @@ func articleModule(a *charter.Article) *module {
 	w.line(2, `"path": w.path,`)
 	w.line(1, "}")
 	w.line(0, "}")
+	dropUnusedObj(&w.b, ruleStart, objLine)
 	w.blank()
-	dropUnusedObj(&w.b, objLine)
 	g.flushLeaves()
 	w.b.Write(g.funcs.b.Bytes())
 	if a.Violation == nil {
@@ -106,8 +107,9 @@ func articleModule(a *charter.Article) *module {
 		if a.Foreach != nil {
 			names[2] = a.Foreach.As
 		}
+		h := hatchOf(a)
 		for i, n := range names {
-			if !regexp.MustCompile(`\b` + n + `\b`).MatchString(a.Rego) {
+			if !h.reads(n) {
 				names[i] = "_"
 			}
 		}
@@ -128,7 +130,7 @@ func (g *articleGen) readsPod() bool {
 	if f := a.Foreach; f != nil && (f.Path == nil || f.Path.Root == "pod") {
 		return true
 	}
-	if a.Rego != "" && podWord.MatchString(a.Rego) {
+	if hatchOf(a).reads("pod") {
 		return true
 	}
 	found := false
@@ -228,19 +230,25 @@ func writeMetadata(w *writer, a *charter.Article) {
 	w.line(0, "#   action: %s", a.Action)
 }
 
-var (
-	objRef  = regexp.MustCompile(`\bobj\b`)
-	podWord = regexp.MustCompile(`\bpod\b`)
-)
-
-// dropUnusedObj removes the findings rule's obj assignment (at offset at)
-// when nothing after it reads obj: strict mode rejects unused assignments.
-func dropUnusedObj(b *bytes.Buffer, at int) {
+// dropUnusedObj removes the findings rule's obj assignment (at offset at;
+// the rule starts at start and ends the buffer) when nothing else in the rule
+// reads the variable obj: strict mode rejects unused assignments. It asks
+// OPA's parser, so titles and messages that say "obj" do not count.
+func dropUnusedObj(b *bytes.Buffer, start, at int) {
 	const assign = "\tobj := lib.resource\n"
 	src := b.String()
-	if objRef.MatchString(src[at+len(assign):]) {
-		return
+	without := src[:at] + src[at+len(assign):]
+	rule, err := ast.ParseRuleWithOpts(without[start:], ast.ParserOptions{RegoVersion: ast.RegoV1})
+	if err != nil {
+		return // the compiler reports it; keep the assignment
 	}
-	b.Reset()
-	b.WriteString(src[:at] + src[at+len(assign):])
+	used := false
+	ast.WalkVars(rule.Body, func(v ast.Var) bool {
+		used = used || v == "obj"
+		return used
+	})
+	if !used {
+		b.Reset()
+		b.WriteString(without)
+	}
 }

@@ -67,10 +67,15 @@ func New(ctx context.Context, b *bundles.Bundle, opts ...Option) (*Engine, error
 	if b == nil || b.OPA == nil {
 		return nil, errors.New("engine: no bundle")
 	}
+	// Raw Rego may call network, host and randomness builtins only when its
+	// charter allowed them (compiler.Capabilities): a bundle built any other
+	// way that calls them does not load.
+	caps := compiler.Capabilities(b.Info.AllowedBuiltins)
 	q, err := rego.New(
 		rego.Query(compiler.DecisionQuery),
 		rego.ParsedBundle("charter", b.OPA),
 		rego.SetRegoVersion(ast.RegoV1),
+		rego.Capabilities(caps),
 	).PrepareForEval(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("prepare decision query: %w", err)
@@ -79,6 +84,7 @@ func New(ctx context.Context, b *bundles.Bundle, opts ...Option) (*Engine, error
 		rego.Query(compiler.RuntimeQuery),
 		rego.ParsedBundle("charter", b.OPA),
 		rego.SetRegoVersion(ast.RegoV1),
+		rego.Capabilities(caps),
 	).PrepareForEval(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("prepare runtime query: %w", err)
@@ -98,6 +104,7 @@ func New(ctx context.Context, b *bundles.Bundle, opts ...Option) (*Engine, error
 			rego.Query(compiler.HatchQuery),
 			rego.ParsedBundle("charter", b.OPA),
 			rego.SetRegoVersion(ast.RegoV1),
+			rego.Capabilities(caps),
 		).PrepareForEval(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("prepare hatch query: %w", err)
