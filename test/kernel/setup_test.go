@@ -38,6 +38,12 @@ func requireKernel(tb testing.TB) {
 	if reason == "" {
 		return
 	}
+	skipOrFail(tb, reason)
+}
+
+// skipOrFail skips with the reason outside CI and fails under CI=true.
+func skipOrFail(tb testing.TB, reason string) {
+	tb.Helper()
 	if inCI() {
 		tb.Fatalf("FAIL: CI=true and %s: in CI a missing kernel feature is a failure, not a skip", reason)
 	}
