@@ -64,8 +64,12 @@ type ArticleInfo struct {
 	Severity    string   `json:"severity"`
 	Action      string   `json:"action"`
 	Kinds       []string `json:"kinds,omitempty"`
-	Package     string   `json:"package,omitempty"`
-	Runtime     bool     `json:"runtime,omitempty"`
+	// Operations the article decides: its match.operations, CREATE and
+	// UPDATE when it names none, ["*"] for all. The webhook configuration
+	// is derived from kinds and operations.
+	Operations []string `json:"operations,omitempty"`
+	Package    string   `json:"package,omitempty"`
+	Runtime    bool     `json:"runtime,omitempty"`
 }
 
 // RuntimeArticle is one runtime rule for the node agent.
@@ -306,6 +310,9 @@ func info(c *charter.Charter) Info {
 	}
 	for _, a := range c.Spec.Articles {
 		ai := ArticleInfo{Title: a.Title, Description: strings.TrimSpace(a.Description), Severity: a.Severity, Action: a.Action, Kinds: a.Match.Kinds, Runtime: a.Runtime != nil}
+		if len(a.Match.Kinds) > 0 {
+			ai.Operations = articleOperations(a.Match)
+		}
 		if a.Violation != nil || a.Rego != "" {
 			ai.Package = "charter.articles." + packageName(a.ID)
 		}
@@ -331,6 +338,17 @@ func netTargets(list []string) []NetTarget {
 		}
 	}
 	return out
+}
+
+// articleOperations are the operations an article decides.
+func articleOperations(m charter.Match) []string {
+	switch {
+	case len(m.Operations) == 0:
+		return []string{"CREATE", "UPDATE"}
+	case contains(m.Operations, "*"):
+		return []string{"*"}
+	}
+	return m.Operations
 }
 
 // String summarises the output for logs.

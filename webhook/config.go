@@ -13,24 +13,16 @@ import (
 // The apiserver prefixes audit annotation keys with it.
 const WebhookName = "validate.charter.dev"
 
-// DefaultRules send the workload kinds a charter's Pod rules cover (pods
-// and every kind with a pod template), plus the Services and Ingresses the
-// default charter governs, to the webhook on CREATE and UPDATE. DELETE and
-// CONNECT are left out: the webhook admits them without evaluation.
-var DefaultRules = []admissionregistrationv1.RuleWithOperations{
-	rule([]string{""}, "pods", "pods/ephemeralcontainers", "podtemplates", "replicationcontrollers", "services"),
-	rule([]string{"apps"}, "deployments", "replicasets", "statefulsets", "daemonsets"),
-	rule([]string{"batch"}, "jobs", "cronjobs"),
-	rule([]string{"networking.k8s.io"}, "ingresses"),
-}
+// StatusWebhookName is the webhook that receives status updates which
+// change metadata (see MetadataChanged).
+const StatusWebhookName = "metadata.validate.charter.dev"
 
-func rule(groups []string, resources ...string) admissionregistrationv1.RuleWithOperations {
-	scope := admissionregistrationv1.AllScopes
-	return admissionregistrationv1.RuleWithOperations{
-		Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
-		Rule:       admissionregistrationv1.Rule{APIGroups: groups, APIVersions: []string{"*"}, Resources: resources, Scope: &scope},
-	}
-}
+// FailOpenRisk says why failurePolicy Ignore needs an explicit opt-in.
+const FailOpenRisk = "failure policy Ignore admits, unchecked, every request the webhook does not answer: " +
+	"while it is down, restarting or slower than timeoutSeconds, and any review it cannot read. " +
+	"An attacker who can make a request slow or large gets it admitted. Use Fail (the default) and " +
+	"keep the webhook available (replicas, PodDisruptionBudget); pass --i-understand-fail-open only " +
+	"if availability matters more than enforcement here"
 
 // ConfigOptions describe the ValidatingWebhookConfiguration to print.
 type ConfigOptions struct {
@@ -41,11 +33,13 @@ type ConfigOptions struct {
 	URL       string // register by URL instead of Service (e2e, out-of-cluster)
 	CABundle  []byte // PEM CA that signed the serving certificate
 	// FailurePolicy is Fail unless set to Ignore: an unreachable webhook
-	// denies rather than letting unchecked objects in.
+	// denies rather than letting unchecked objects in. Ignore is refused
+	// unless AcceptFailOpen (see FailOpenRisk).
 	FailurePolicy     string
+	AcceptFailOpen    bool
 	TimeoutSeconds    int32    // 3 when zero
 	ExcludeNamespaces []string // DefaultExcludeNamespaces when nil; Namespace is always added
-	Rules             []admissionregistrationv1.RuleWithOperations
+	Rules             Rules    // RulesFor the bundle to enforce; required
 }
 
 // Config builds the ValidatingWebhookConfiguration for o.
@@ -68,13 +62,16 @@ func Config(o ConfigOptions) (*admissionregistrationv1.ValidatingWebhookConfigur
 	if o.ExcludeNamespaces == nil {
 		o.ExcludeNamespaces = DefaultExcludeNamespaces
 	}
-	if o.Rules == nil {
-		o.Rules = DefaultRules
+	if len(o.Rules.Main) == 0 && len(o.Rules.Status) == 0 {
+		return nil, errors.New("webhook configuration: no rules; derive them from the bundle to enforce, whose articles name no kinds")
 	}
 	policy := admissionregistrationv1.Fail
 	switch o.FailurePolicy {
 	case "", "Fail":
 	case "Ignore":
+		if !o.AcceptFailOpen {
+			return nil, errors.New("webhook configuration: " + FailOpenRisk)
+		}
 		policy = admissionregistrationv1.Ignore
 	default:
 		return nil, fmt.Errorf("webhook configuration: failure policy %q is not Fail or Ignore", o.FailurePolicy)
@@ -93,13 +90,11 @@ func Config(o ConfigOptions) (*admissionregistrationv1.ValidatingWebhookConfigur
 	}
 	sideEffects := admissionregistrationv1.SideEffectClassNone
 	match := admissionregistrationv1.Equivalent
-	return &admissionregistrationv1.ValidatingWebhookConfiguration{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingWebhookConfiguration"},
-		ObjectMeta: metav1.ObjectMeta{Name: o.Name, Labels: map[string]string{"app.kubernetes.io/name": "charter-webhook"}},
-		Webhooks: []admissionregistrationv1.ValidatingWebhook{{
-			Name:                    WebhookName,
+	hook := func(name string, rules []admissionregistrationv1.RuleWithOperations) admissionregistrationv1.ValidatingWebhook {
+		return admissionregistrationv1.ValidatingWebhook{
+			Name:                    name,
 			ClientConfig:            cc,
-			Rules:                   o.Rules,
+			Rules:                   rules,
 			FailurePolicy:           &policy,
 			MatchPolicy:             &match,
 			SideEffects:             &sideEffects,
@@ -110,7 +105,21 @@ func Config(o ConfigOptions) (*admissionregistrationv1.ValidatingWebhookConfigur
 			NamespaceSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
 				Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn, Values: exclude,
 			}}},
-		}},
+		}
+	}
+	var hooks []admissionregistrationv1.ValidatingWebhook
+	if len(o.Rules.Main) > 0 {
+		hooks = append(hooks, hook(WebhookName, o.Rules.Main))
+	}
+	if len(o.Rules.Status) > 0 {
+		h := hook(StatusWebhookName, o.Rules.Status)
+		h.MatchConditions = []admissionregistrationv1.MatchCondition{{Name: "metadata-changed", Expression: MetadataChanged}}
+		hooks = append(hooks, h)
+	}
+	return &admissionregistrationv1.ValidatingWebhookConfiguration{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingWebhookConfiguration"},
+		ObjectMeta: metav1.ObjectMeta{Name: o.Name, Labels: map[string]string{"app.kubernetes.io/name": "charter-webhook"}},
+		Webhooks:   hooks,
 	}, nil
 }
 

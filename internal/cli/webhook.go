@@ -111,6 +111,7 @@ func newWebhookCertsCommand() *cobra.Command {
 type webhookConfigOptions struct {
 	webhook.ConfigOptions
 	CAFile string
+	policy policyOptions
 }
 
 func (o *webhookConfigOptions) AddFlags(fs *pflag.FlagSet) {
@@ -120,7 +121,8 @@ func (o *webhookConfigOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Namespace, "namespace", "charter-system", "the webhook's namespace (also excluded from admission)")
 	fs.Int32Var(&o.Port, "port", 443, "the Service port")
 	fs.StringVar(&o.URL, "url", "", "register the webhook by URL instead of Service, e.g. https://127.0.0.1:8443/validate")
-	fs.StringVar(&o.FailurePolicy, "failure-policy", "Fail", "Fail (deny when the webhook is unreachable) or Ignore")
+	fs.StringVar(&o.FailurePolicy, "failure-policy", "Fail", "Fail (deny when the webhook is unreachable) or Ignore (refused without --i-understand-fail-open)")
+	fs.BoolVar(&o.AcceptFailOpen, "i-understand-fail-open", false, "accept that --failure-policy Ignore admits unchecked every request the webhook does not answer (see docs/webhook.md)")
 	fs.Int32Var(&o.TimeoutSeconds, "timeout-seconds", 3, "apiserver timeout for each call")
 	fs.StringSliceVar(&o.ExcludeNamespaces, "exclude-namespaces", webhook.DefaultExcludeNamespaces, "namespaces the apiserver never sends (plus --namespace)")
 }
@@ -128,8 +130,8 @@ func (o *webhookConfigOptions) AddFlags(fs *pflag.FlagSet) {
 func newWebhookConfigCommand() *cobra.Command {
 	var o webhookConfigOptions
 	cmd := &cobra.Command{
-		Use:   "config --ca FILE [--service NAME --namespace NS | --url URL]",
-		Short: "Print the ValidatingWebhookConfiguration with the caBundle filled in",
+		Use:   "config --ca FILE (--charter PATH | --bundle PATH) [--service NAME --namespace NS | --url URL]",
+		Short: "Print the ValidatingWebhookConfiguration for a bundle: rules derived from its articles, caBundle filled in",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.CAFile == "" {
@@ -140,6 +142,11 @@ func newWebhookConfigCommand() *cobra.Command {
 				return badInput(err)
 			}
 			o.CABundle = ca
+			e, _, err := o.policy.load(cmd.Context())
+			if err != nil {
+				return err
+			}
+			o.Rules = webhook.RulesFor(e.Bundle().Info)
 			out, err := webhook.ConfigYAML(o.ConfigOptions)
 			if err != nil {
 				return badInput(err)
@@ -149,5 +156,6 @@ func newWebhookConfigCommand() *cobra.Command {
 		},
 	}
 	o.AddFlags(cmd.Flags())
+	o.policy.AddFlags(cmd)
 	return cmd
 }
