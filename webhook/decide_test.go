@@ -45,8 +45,11 @@ func TestDecide(t *testing.T) {
 			decision:    "allowed", evaluated: true},
 		{name: "dry run decided the same", review: review("CREATE", podObject("default", privileged), dryRun), allowed: false,
 			message: []string{"[AD-001]"}, decision: "denied", evaluated: true, dryRun: true},
-		{name: "delete not evaluated", review: review("DELETE", podObject("default", privileged)), allowed: true, decision: "skipped"},
-		{name: "connect not evaluated", review: review("CONNECT", podObject("default", privileged)), allowed: true, decision: "skipped"},
+		{name: "delete decided, no article names it", review: review("DELETE", podObject("default", privileged), func(r map[string]any) {
+			r["object"], r["oldObject"] = nil, podObject("default", privileged)
+		}), allowed: true, decision: "allowed", evaluated: true},
+		{name: "connect decided, no article names it", review: review("CONNECT", podObject("default", privileged)), allowed: true,
+			decision: "allowed", evaluated: true},
 		{name: "excluded namespace not evaluated", review: review("CREATE", podObject("kube-system", privileged)), allowed: true, decision: "skipped"},
 		{name: "own namespace not evaluated", review: review("CREATE", podObject("charter", privileged)), allowed: true, decision: "skipped"},
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/charter-dev/charter/engine"
 	admissionv1 "k8s.io/api/admission/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // DefaultTimeout is the evaluation deadline: below the apiserver's
@@ -46,13 +48,14 @@ type Handler struct {
 	limit    int64
 	audit    AuditSink
 	metrics  *Metrics
+	kinds    *kindLabels
 	log      *slog.Logger
 }
 
 // NewHandler builds a Handler from o.
 func NewHandler(o HandlerOptions) *Handler {
 	h := &Handler{src: o.Source, failOpen: o.FailOpen, timeout: o.Timeout, limit: o.MaxBodyBytes,
-		audit: o.Audit, metrics: o.Metrics, log: o.Logger, exclude: map[string]bool{}}
+		audit: o.Audit, metrics: o.Metrics, log: o.Logger, exclude: map[string]bool{}, kinds: &kindLabels{}}
 	if h.timeout <= 0 {
 		h.timeout = DefaultTimeout
 	}
@@ -97,16 +100,26 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, &RequestError{Code: http.StatusMethodNotAllowed, Msg: "use POST"})
 		return
 	}
+	var resp *admissionv1.AdmissionResponse
+	var rec AuditRecord
 	review, err := ReadReview(r, h.limit)
 	if err != nil {
 		re, ok := IsRequestError(err)
 		if !ok {
 			re = badRequest("%v", err)
 		}
-		h.reject(w, re)
-		return
+		if re.Code != http.StatusRequestEntityTooLarge || re.UID == "" {
+			h.reject(w, re)
+			return
+		}
+		// Too large to decide, but it has a uid: deny it outright, so no
+		// failurePolicy can turn an unread review into an admission.
+		h.metrics.Rejected.WithLabelValues(strconv.Itoa(re.Code)).Inc()
+		drain(r.Body)
+		resp, rec = h.tooLarge(re)
+	} else {
+		resp, rec = h.Decide(r.Context(), review)
 	}
-	resp, rec := h.Decide(r.Context(), review)
 	out, err := json.Marshal(admissionv1.AdmissionReview{TypeMeta: reviewType, Response: resp})
 	if err != nil {
 		// Nothing in a response fails to encode; if it ever does, say so.
@@ -116,7 +129,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	answered = true
 	_, _ = w.Write(out)
-	h.metrics.Requests.WithLabelValues(rec.Decision, rec.Object.Kind, rec.Operation).Inc()
+	h.metrics.Requests.WithLabelValues(rec.Decision, h.kinds.label(h.src, rec.Object.Kind), operationLabel(rec.Operation)).Inc()
 	h.metrics.Latency.WithLabelValues(rec.Decision).Observe(time.Since(start).Seconds())
 	if err := h.audit.Record(r.Context(), rec); err != nil {
 		h.metrics.AuditErrors.Inc()
@@ -131,25 +144,21 @@ func (h *Handler) reject(w http.ResponseWriter, e *RequestError) {
 }
 
 // Decide answers one decoded review and describes the decision for the audit
-// log. Requests that are never evaluated (DELETE, CONNECT, excluded
-// namespaces) are allowed; an evaluation that fails or overruns the deadline
-// denies unless fail-open.
+// log. Every operation is decided: the bundle's articles say which ones they
+// match. Requests in excluded namespaces are allowed without evaluation; an
+// evaluation that fails or overruns the deadline denies unless fail-open.
+//
+// An UPDATE (of the object or of a subresource that carries it, such as
+// status, ephemeralcontainers or resize) is denied only for violations it
+// introduces: a violation the old object already had is reported as a
+// warning. So, as under Pod Security Admission, a workload admitted before a
+// stricter bundle can still be relabelled, scaled or have its finalizers
+// removed, while an update that adds a privileged (ephemeral) container or
+// removes a required label is denied.
 func (h *Handler) Decide(ctx context.Context, review *Review) (*admissionv1.AdmissionResponse, AuditRecord) {
 	req := review.Request
-	rec := AuditRecord{
-		Time:      time.Now().UTC(),
-		UID:       string(req.UID),
-		User:      req.UserInfo.Username,
-		Operation: string(req.Operation),
-		Object: ObjectRef{Group: req.Kind.Group, Version: req.Kind.Version, Kind: req.Kind.Kind,
-			Resource: req.Resource.Resource, SubResource: req.SubResource, Namespace: req.Namespace, Name: req.Name},
-		DryRun: req.DryRun != nil && *req.DryRun,
-	}
-	switch {
-	case req.Operation == admissionv1.Delete || req.Operation == admissionv1.Connect:
-		rec.Decision, rec.Reason = "skipped", "operation "+string(req.Operation)+" is not evaluated"
-		return allowResponse(req.UID), rec
-	case req.Namespace != "" && h.exclude[req.Namespace]:
+	rec := newRecord(req)
+	if req.Namespace != "" && h.exclude[req.Namespace] {
 		rec.Decision, rec.Reason = "skipped", "namespace "+req.Namespace+" is excluded"
 		return allowResponse(req.UID), rec
 	}
@@ -159,6 +168,9 @@ func (h *Handler) Decide(ctx context.Context, review *Review) (*admissionv1.Admi
 	}
 	rec.Revision = d.Revision()
 	dec, err := h.evaluate(ctx, d, review.Input)
+	if err == nil && !dec.Allowed && req.Operation == admissionv1.Update {
+		dec, err = h.introduced(ctx, d, review.Input, dec)
+	}
 	if err != nil {
 		reason := "error"
 		var pe *panicError
@@ -178,6 +190,36 @@ func (h *Handler) Decide(ctx context.Context, review *Review) (*admissionv1.Admi
 	}
 	return Response(req.UID, dec), rec
 }
+
+func newRecord(req *admissionv1.AdmissionRequest) AuditRecord {
+	return AuditRecord{
+		Time:      time.Now().UTC(),
+		UID:       string(req.UID),
+		User:      req.UserInfo.Username,
+		Operation: string(req.Operation),
+		Object: ObjectRef{Group: req.Kind.Group, Version: req.Kind.Version, Kind: req.Kind.Kind,
+			Resource: req.Resource.Resource, SubResource: req.SubResource, Namespace: req.Namespace, Name: req.Name},
+		DryRun: req.DryRun != nil && *req.DryRun,
+	}
+}
+
+// tooLarge denies a review too large to read, whatever fail-open says: it
+// was not evaluated, and an unread object must never be admitted.
+func (h *Handler) tooLarge(re *RequestError) (*admissionv1.AdmissionResponse, AuditRecord) {
+	msg := re.Msg + "; charter cannot decide it and denies it (fail closed)"
+	h.log.Error("admission request too large to decide", "uid", re.UID, "limit", h.limit)
+	rec := AuditRecord{Time: time.Now().UTC(), UID: re.UID, Decision: "denied", Reason: msg}
+	return errorResponse(types.UID(re.UID), msg, false), rec
+}
+
+// drain reads what is left of a body without keeping it, so the client gets
+// the answer on an intact connection. It stops after drainLimit bytes.
+func drain(body io.Reader) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, drainLimit))
+}
+
+// drainLimit bounds what drain reads: far more than the apiserver sends.
+const drainLimit = 8 * MaxBodyBytes
 
 func (h *Handler) undecided(req *admissionv1.AdmissionRequest, rec *AuditRecord, reason, msg string) (*admissionv1.AdmissionResponse, AuditRecord) {
 	h.metrics.EvalErrors.WithLabelValues(reason).Inc()

@@ -23,7 +23,8 @@ func TestBadInput(t *testing.T) {
 		mutate(m)
 		return mustJSON(t, m)
 	}
-	huge := bytes.Repeat([]byte(" "), MaxBodyBytes+1)
+	const limit = 1 << 20 // the default, MaxBodyBytes, is exercised by TestLargeReviewsDecided
+	huge := bytes.Repeat([]byte(" "), limit+1)
 	cases := []struct {
 		name        string
 		method      string
@@ -33,8 +34,10 @@ func TestBadInput(t *testing.T) {
 		code        int
 		msg         string
 	}{
-		{"body over 7 MiB", "", "application/json", huge, false, 413, "larger than"},
-		{"body over 7 MiB without length", "", "application/json", huge, true, 413, "larger than"},
+		{"body over the limit", "", "application/json", huge, false, 413, "larger than 1048576 bytes"},
+		{"body over the limit without length", "", "application/json", huge, true, 413, "larger than 1048576 bytes"},
+		{"trailing data", "", "application/json", append(mustJSON(t, valid), []byte(`{}`)...), false, 400, "unexpected data after the AdmissionReview"},
+		{"truncated", "", "application/json", mustJSON(t, valid)[:100], false, 400, "unexpected EOF"},
 		{"text content type", "", "text/plain", mustJSON(t, valid), false, 415, "application/json"},
 		{"yaml content type", "", "application/yaml", mustJSON(t, valid), false, 415, "application/json"},
 		{"no content type", "", "", mustJSON(t, valid), false, 415, "application/json"},
@@ -57,7 +60,7 @@ func TestBadInput(t *testing.T) {
 			h := NewHandler(HandlerOptions{Source: Fixed(fakeDecider{func(context.Context, any) (engine.Decision, error) {
 				t.Error("a refused request reached the decider")
 				return engine.Decision{Allowed: true}, nil
-			}}), Metrics: m, Audit: sink, Logger: quiet})
+			}}), Metrics: m, Audit: sink, Logger: quiet, MaxBodyBytes: limit})
 			method := tc.method
 			if method == "" {
 				method = http.MethodPost

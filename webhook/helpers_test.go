@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/charter-dev/charter/engine"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	admissionv1 "k8s.io/api/admission/v1"
 )
 
@@ -138,3 +140,19 @@ func (f fakeDecider) Decide(ctx context.Context, input any) (engine.Decision, er
 }
 
 func (fakeDecider) Revision() string { return "fake" }
+
+type prometheusMetric = prometheus.Metric
+
+// labelsOf renders a metric's label values as "v1|v2|...", in label-name order.
+func labelsOf(t testing.TB, m prometheus.Metric) string {
+	t.Helper()
+	var pb dto.Metric
+	if err := m.Write(&pb); err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]string{}
+	for _, l := range pb.GetLabel() {
+		byName[l.GetName()] = l.GetValue()
+	}
+	return byName["decision"] + "|" + byName["kind"] + "|" + byName["operation"]
+}

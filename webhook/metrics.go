@@ -1,13 +1,16 @@
 package webhook
 
 import (
+	"sync"
+
+	"github.com/charter-dev/charter/bundles"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Metrics are the webhook's Prometheus metrics, all named charter_*. They are
 // registered on a registry the caller owns, never a global one.
 type Metrics struct {
-	Requests          *prometheus.CounterVec // decision, kind, operation
+	Requests          *prometheus.CounterVec // decision, kind, operation (bounded: known values, else "other")
 	Latency           *prometheus.HistogramVec
 	Rejected          *prometheus.CounterVec // code: requests refused before a decision
 	EvalErrors        *prometheus.CounterVec // reason: error, timeout, no_bundle, panic
@@ -90,4 +93,67 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 func (m *Metrics) setBundle(revision string) {
 	m.BundleInfo.Reset()
 	m.BundleInfo.WithLabelValues(revision).Set(1)
+}
+
+// Label values for kind and operation come from request bodies, which anyone
+// who reaches the Service can write. They are bounded: a value is used only
+// when it is known, else it is "other".
+const otherLabel = "other"
+
+// operationLabel bounds the operation label to the four admission operations.
+func operationLabel(op string) string {
+	switch op {
+	case "CREATE", "UPDATE", "DELETE", "CONNECT":
+		return op
+	}
+	return otherLabel
+}
+
+// builtinKinds are the kinds the webhook configuration can route to the
+// webhook without the bundle naming them: workloads and the objects of
+// subresources.
+var builtinKinds = map[string]bool{
+	"Pod": true, "PodTemplate": true, "ReplicationController": true, "Deployment": true, "ReplicaSet": true,
+	"StatefulSet": true, "DaemonSet": true, "Job": true, "CronJob": true, "Service": true, "Ingress": true,
+	"PodExecOptions": true, "PodAttachOptions": true, "PodPortForwardOptions": true, "PodProxyOptions": true,
+	"Binding": true, "Eviction": true, "Scale": true,
+}
+
+// kindLabels bounds the kind label to builtinKinds and the kinds the active
+// bundle names, computed once per bundle revision.
+type kindLabels struct {
+	mu       sync.Mutex
+	revision string
+	known    map[string]bool
+}
+
+// catalogue is what a Decider offers when it can say which kinds its
+// articles match (an *engine.Engine does).
+type catalogue interface {
+	Bundle() *bundles.Bundle
+}
+
+func (k *kindLabels) label(src Source, kind string) string {
+	if builtinKinds[kind] {
+		return kind
+	}
+	d := src.Current()
+	c, ok := d.(catalogue)
+	if !ok || c.Bundle() == nil {
+		return otherLabel
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.known == nil || k.revision != d.Revision() {
+		k.revision, k.known = d.Revision(), map[string]bool{}
+		for _, a := range c.Bundle().Info.Articles {
+			for _, kind := range a.Kinds {
+				k.known[kind] = true
+			}
+		}
+	}
+	if k.known[kind] {
+		return kind
+	}
+	return otherLabel
 }

@@ -13,16 +13,38 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 )
 
-// MaxBodyBytes is the largest AdmissionReview accepted: the apiserver's own
-// request limit is 3 MiB, and an UPDATE carries object and oldObject, so 7 MiB
-// leaves room for both plus the review envelope.
-const MaxBodyBytes = 7 << 20
+// The apiserver's own limits, from which MaxBodyBytes is derived.
+const (
+	// APIServerMaxRequestBytes is kube-apiserver's --max-request-bytes
+	// default: the largest body a client may send for one object.
+	APIServerMaxRequestBytes = 3 << 20
+	// JSONEscapeGrowth is how many bytes one byte of an object can become
+	// when the apiserver encodes it into the AdmissionReview: Go's encoder
+	// writes '<', '>' and '&' as \u003c, \u003e and \u0026.
+	JSONEscapeGrowth = 6
+	// ReviewEnvelopeBytes covers everything around the objects: userInfo,
+	// options, kinds and resources.
+	ReviewEnvelopeBytes = 1 << 20
+)
+
+// MaxBodyBytes is the largest AdmissionReview the webhook decodes: an UPDATE
+// carries object and oldObject, each at most the apiserver's request limit,
+// each byte of which may be escaped to six (37 MiB). Anything the apiserver
+// can send fits; a larger body is not an AdmissionReview from the apiserver,
+// and is denied (or refused, when it has no uid) rather than decided.
+const MaxBodyBytes = 2*APIServerMaxRequestBytes*JSONEscapeGrowth + ReviewEnvelopeBytes
+
+// maxDepth bounds JSON nesting, as the apiserver's own decoder does.
+const maxDepth = 10000
 
 // RequestError is a request the webhook refuses to decide, with the HTTP
-// status that says why.
+// status that says why. UID is set when the request is too large but its uid
+// was read: the webhook can then answer with a denial instead of an error,
+// so that even failurePolicy Ignore cannot turn it into an admission.
 type RequestError struct {
 	Code int
 	Msg  string
+	UID  string
 }
 
 func (e *RequestError) Error() string { return e.Msg }
@@ -33,14 +55,17 @@ func badRequest(format string, args ...any) *RequestError {
 
 // Review is a decoded, validated AdmissionReview request.
 type Review struct {
+	// Request is the typed request without its object, oldObject and
+	// options, which live only in Input.
 	Request *admissionv1.AdmissionRequest
-	// Input is what the engine evaluates: the review as an OPA value, with
-	// request.object and request.oldObject parsed once.
+	// Input is what the engine evaluates: the whole AdmissionReview exactly
+	// as the apiserver sent it, as under `opa run --server`.
 	Input ast.Value
 }
 
 // ReadReview reads and decodes the AdmissionReview in r's body, enforcing the
-// content type and size limits.
+// content type and the size limit. The body is decoded as it streams in: no
+// copy of it is held, only the decoded value.
 func ReadReview(r *http.Request, limit int64) (*Review, error) {
 	ct := r.Header.Get("Content-Type")
 	mt, _, err := mime.ParseMediaType(ct)
@@ -48,115 +73,142 @@ func ReadReview(r *http.Request, limit int64) (*Review, error) {
 		return nil, &RequestError{Code: http.StatusUnsupportedMediaType,
 			Msg: fmt.Sprintf("content type %q is not supported; send application/json", ct)}
 	}
-	if r.ContentLength > limit {
-		return nil, tooLarge(limit)
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	if err != nil {
-		return nil, badRequest("read request body: %v", err)
-	}
-	if int64(len(body)) > limit {
-		return nil, tooLarge(limit)
-	}
-	return DecodeReview(body)
+	return decodeReview(r.Body, limit)
 }
 
-func tooLarge(limit int64) *RequestError {
-	return &RequestError{Code: http.StatusRequestEntityTooLarge,
-		Msg: fmt.Sprintf("request body is larger than %d bytes", limit)}
-}
-
-// DecodeReview decodes an admission.k8s.io/v1 AdmissionReview and checks what
-// a response depends on: the type, a request, and its uid. Every error is a
-// *RequestError with status 400.
+// DecodeReview decodes an admission.k8s.io/v1 AdmissionReview held in memory
+// and checks what a response depends on: the type, a request, and its uid.
+// Every error is a *RequestError with status 400 (413 past MaxBodyBytes).
 func DecodeReview(body []byte) (*Review, error) {
-	var ar admissionv1.AdmissionReview
-	if err := json.Unmarshal(body, &ar); err != nil {
+	return decodeReview(bytes.NewReader(body), MaxBodyBytes)
+}
+
+func decodeReview(body io.Reader, limit int64) (*Review, error) {
+	lr := &limitReader{r: body, left: limit}
+	d := &decoder{dec: json.NewDecoder(lr)}
+	d.dec.UseNumber()
+	v, err := d.value(0)
+	if err == nil {
+		// One AdmissionReview, nothing after it.
+		switch _, terr := d.dec.Token(); {
+		case terr == io.EOF:
+		case terr != nil:
+			err = terr
+		default:
+			err = errors.New("unexpected data after the AdmissionReview")
+		}
+	}
+	if err != nil {
+		if errors.Is(err, errTooLarge) {
+			return nil, &RequestError{Code: http.StatusRequestEntityTooLarge, UID: d.uid,
+				Msg: fmt.Sprintf("request body is larger than %d bytes", limit)}
+		}
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
 		return nil, badRequest("decode AdmissionReview: %v", err)
 	}
-	if ar.APIVersion != admissionv1.SchemeGroupVersion.String() || ar.Kind != "AdmissionReview" {
-		return nil, badRequest("expected apiVersion %s and kind AdmissionReview, got apiVersion %q and kind %q",
-			admissionv1.SchemeGroupVersion, ar.APIVersion, ar.Kind)
+	return checkReview(v)
+}
+
+// checkReview validates the decoded review and types its request.
+func checkReview(v ast.Value) (*Review, error) {
+	top, ok := v.(ast.Object)
+	if !ok {
+		return nil, badRequest("decode AdmissionReview: the body is not a JSON object")
 	}
-	req := ar.Request
-	if req == nil {
+	apiVersion, kind := stringField(top, "apiVersion"), stringField(top, "kind")
+	if apiVersion != admissionv1.SchemeGroupVersion.String() || kind != "AdmissionReview" {
+		return nil, badRequest("expected apiVersion %s and kind AdmissionReview, got apiVersion %q and kind %q",
+			admissionv1.SchemeGroupVersion, apiVersion, kind)
+	}
+	rt := top.Get(ast.StringTerm("request"))
+	if rt == nil || rt.Value.Compare(ast.Null{}) == 0 {
 		return nil, badRequest("AdmissionReview has no request")
+	}
+	reqObj, ok := rt.Value.(ast.Object)
+	if !ok {
+		return nil, badRequest("decode AdmissionReview: request is not a JSON object")
+	}
+	for _, field := range []string{"object", "oldObject", "options"} {
+		if t := reqObj.Get(ast.StringTerm(field)); t != nil {
+			switch t.Value.(type) {
+			case ast.Object, ast.Null:
+			default:
+				return nil, badRequest("request.%s is not a JSON object", field)
+			}
+		}
+	}
+	req, err := typedRequest(reqObj)
+	if err != nil {
+		return nil, err
 	}
 	if req.UID == "" {
 		return nil, badRequest("AdmissionReview request has no uid")
 	}
-	input, err := reviewInput(req)
-	if err != nil {
-		return nil, err
-	}
-	return &Review{Request: req, Input: input}, nil
+	return &Review{Request: req, Input: top}, nil
 }
 
-// reviewInput builds the engine input: the AdmissionReview shape the
-// compiled policy reads (input.kind, input.request.object, operation,
-// namespace), without converting the object twice.
-func reviewInput(req *admissionv1.AdmissionRequest) (ast.Value, error) {
-	object, err := objectValue("object", req.Object.Raw)
+// typedRequest decodes the request's envelope (everything but the objects
+// and options, which can be large) into the Kubernetes type, so every field
+// has the type the API defines.
+func typedRequest(reqObj ast.Object) (*admissionv1.AdmissionRequest, error) {
+	envelope := ast.NewObject()
+	reqObj.Foreach(func(k, v *ast.Term) {
+		if s, ok := k.Value.(ast.String); ok {
+			switch string(s) {
+			case "object", "oldObject", "options":
+				return
+			}
+		}
+		envelope.Insert(k, v)
+	})
+	raw, err := ast.JSON(envelope)
 	if err != nil {
-		return nil, err
+		return nil, badRequest("decode AdmissionReview: %v", err)
 	}
-	old, err := objectValue("oldObject", req.OldObject.Raw)
+	b, err := json.Marshal(raw)
 	if err != nil {
-		return nil, err
+		return nil, badRequest("decode AdmissionReview: %v", err)
 	}
-	groups := make([]*ast.Term, len(req.UserInfo.Groups))
-	for i, g := range req.UserInfo.Groups {
-		groups[i] = ast.StringTerm(g)
+	var req admissionv1.AdmissionRequest
+	if err := json.Unmarshal(b, &req); err != nil {
+		return nil, badRequest("decode AdmissionReview: %v", err)
 	}
-	dryRun := req.DryRun != nil && *req.DryRun
-	r := ast.NewObject(
-		ast.Item(ast.StringTerm("uid"), ast.StringTerm(string(req.UID))),
-		ast.Item(ast.StringTerm("kind"), ast.ObjectTerm(
-			ast.Item(ast.StringTerm("group"), ast.StringTerm(req.Kind.Group)),
-			ast.Item(ast.StringTerm("version"), ast.StringTerm(req.Kind.Version)),
-			ast.Item(ast.StringTerm("kind"), ast.StringTerm(req.Kind.Kind)),
-		)),
-		ast.Item(ast.StringTerm("resource"), ast.ObjectTerm(
-			ast.Item(ast.StringTerm("group"), ast.StringTerm(req.Resource.Group)),
-			ast.Item(ast.StringTerm("version"), ast.StringTerm(req.Resource.Version)),
-			ast.Item(ast.StringTerm("resource"), ast.StringTerm(req.Resource.Resource)),
-		)),
-		ast.Item(ast.StringTerm("subResource"), ast.StringTerm(req.SubResource)),
-		ast.Item(ast.StringTerm("name"), ast.StringTerm(req.Name)),
-		ast.Item(ast.StringTerm("namespace"), ast.StringTerm(req.Namespace)),
-		ast.Item(ast.StringTerm("operation"), ast.StringTerm(string(req.Operation))),
-		ast.Item(ast.StringTerm("userInfo"), ast.ObjectTerm(
-			ast.Item(ast.StringTerm("username"), ast.StringTerm(req.UserInfo.Username)),
-			ast.Item(ast.StringTerm("groups"), ast.ArrayTerm(groups...)),
-		)),
-		ast.Item(ast.StringTerm("dryRun"), ast.BooleanTerm(dryRun)),
-	)
-	if object != nil {
-		r.Insert(ast.StringTerm("object"), ast.NewTerm(object))
-	}
-	if old != nil {
-		r.Insert(ast.StringTerm("oldObject"), ast.NewTerm(old))
-	}
-	return ast.NewObject(
-		ast.Item(ast.StringTerm("apiVersion"), ast.StringTerm(admissionv1.SchemeGroupVersion.String())),
-		ast.Item(ast.StringTerm("kind"), ast.StringTerm("AdmissionReview")),
-		ast.Item(ast.StringTerm("request"), ast.NewTerm(r)),
-	), nil
+	return &req, nil
 }
 
-func objectValue(field string, raw []byte) (ast.Value, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return nil, nil
+func stringField(o ast.Object, key string) string {
+	if t := o.Get(ast.StringTerm(key)); t != nil {
+		if s, ok := t.Value.(ast.String); ok {
+			return string(s)
+		}
 	}
-	if raw[0] != '{' {
-		return nil, badRequest("request.%s is not a JSON object", field)
+	return ""
+}
+
+// requestField is request.<field> of an input when it is a JSON object, else nil.
+func requestField(input ast.Value, field string) *ast.Term {
+	top, ok := input.(ast.Object)
+	if !ok {
+		return nil
 	}
-	v, err := ast.ValueFromReader(bytes.NewReader(raw))
-	if err != nil {
-		return nil, badRequest("decode request.%s: %v", field, err)
+	rt := top.Get(ast.StringTerm("request"))
+	if rt == nil {
+		return nil
 	}
-	return v, nil
+	req, ok := rt.Value.(ast.Object)
+	if !ok {
+		return nil
+	}
+	t := req.Get(ast.StringTerm(field))
+	if t == nil {
+		return nil
+	}
+	if _, ok := t.Value.(ast.Object); !ok {
+		return nil
+	}
+	return t
 }
 
 // IsRequestError reports whether err is a *RequestError and returns it.
@@ -164,4 +216,146 @@ func IsRequestError(err error) (*RequestError, bool) {
 	var re *RequestError
 	ok := errors.As(err, &re)
 	return re, ok
+}
+
+var errTooLarge = errors.New("request body too large")
+
+// limitReader fails with errTooLarge once more than left bytes were asked for.
+type limitReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if l.left < 0 {
+		return 0, errTooLarge
+	}
+	if int64(len(p)) > l.left+1 {
+		p = p[:l.left+1]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	if l.left < 0 {
+		return n, errTooLarge
+	}
+	return n, err
+}
+
+// decoder builds an OPA value from a JSON token stream, so the body is never
+// held whole: only the token being read and the value built so far. It notes
+// request.uid as soon as it is read, for the answer to a review that turns
+// out to be too large.
+type decoder struct {
+	dec *json.Decoder
+	uid string
+}
+
+func (d *decoder) value(depth int) (ast.Value, error) {
+	tok, err := d.dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	return d.fromToken(tok, depth)
+}
+
+func (d *decoder) fromToken(tok json.Token, depth int) (ast.Value, error) {
+	switch t := tok.(type) {
+	case json.Delim:
+		if depth >= maxDepth {
+			return nil, fmt.Errorf("nested deeper than %d levels", maxDepth)
+		}
+		switch t {
+		case '{':
+			return d.object(depth)
+		case '[':
+			return d.array(depth)
+		}
+		return nil, fmt.Errorf("unexpected %q", t)
+	case string:
+		return ast.String(t), nil
+	case json.Number:
+		return ast.Number(t), nil
+	case bool:
+		return ast.Boolean(t), nil
+	case nil:
+		return ast.Null{}, nil
+	}
+	return nil, fmt.Errorf("unexpected token %v", tok)
+}
+
+func (d *decoder) object(depth int) (ast.Value, error) {
+	obj := ast.NewObject()
+	for d.dec.More() {
+		kt, err := d.dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		key, ok := kt.(string)
+		if !ok {
+			return nil, fmt.Errorf("object key %v is not a string", kt)
+		}
+		var v ast.Value
+		if depth == 0 && key == "request" {
+			v, err = d.request(depth + 1)
+		} else {
+			v, err = d.value(depth + 1)
+		}
+		if err != nil {
+			return nil, err
+		}
+		obj.Insert(ast.StringTerm(key), ast.NewTerm(v))
+	}
+	if _, err := d.dec.Token(); err != nil { // the closing brace
+		return nil, err
+	}
+	return obj, nil
+}
+
+// request decodes the review's request object, noting its uid.
+func (d *decoder) request(depth int) (ast.Value, error) {
+	tok, err := d.dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	if tok != json.Delim('{') {
+		return d.fromToken(tok, depth)
+	}
+	obj := ast.NewObject()
+	for d.dec.More() {
+		kt, err := d.dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		key, ok := kt.(string)
+		if !ok {
+			return nil, fmt.Errorf("object key %v is not a string", kt)
+		}
+		v, err := d.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		if s, ok := v.(ast.String); ok && key == "uid" {
+			d.uid = string(s)
+		}
+		obj.Insert(ast.StringTerm(key), ast.NewTerm(v))
+	}
+	if _, err := d.dec.Token(); err != nil {
+		return nil, err
+	}
+	return obj, nil
+}
+
+func (d *decoder) array(depth int) (ast.Value, error) {
+	var terms []*ast.Term
+	for d.dec.More() {
+		v, err := d.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		terms = append(terms, ast.NewTerm(v))
+	}
+	if _, err := d.dec.Token(); err != nil {
+		return nil, err
+	}
+	return ast.NewArray(terms...), nil
 }
