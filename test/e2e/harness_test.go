@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charter-dev/charter/bundles"
 	"github.com/charter-dev/charter/webhook"
 	"github.com/charter-dev/charter/webhook/certs"
 	corev1 "k8s.io/api/core/v1"
@@ -152,15 +153,29 @@ func newScenario(t *testing.T, name string) *scenario {
 }
 
 // register creates a ValidatingWebhookConfiguration as `charter webhook
-// config --url` prints it, narrowed to this scenario's namespace.
+// config --charter anti-delos.yaml --url` prints it, narrowed to this
+// scenario's namespace.
 func (s *scenario) register(url string, ca []byte, failurePolicy string, timeoutSeconds int32) {
 	s.t.Helper()
-	cfg, err := webhook.Config(webhook.ConfigOptions{Name: s.name, URL: url, CABundle: ca,
-		FailurePolicy: failurePolicy, TimeoutSeconds: timeoutSeconds, Namespace: "charter"})
+	s.registerFor(charterFile, url, ca, failurePolicy, timeoutSeconds)
+}
+
+// registerFor registers the webhook with the rules derived from the charter
+// at charterPath. Ignore is accepted as `--i-understand-fail-open` does.
+func (s *scenario) registerFor(charterPath, url string, ca []byte, failurePolicy string, timeoutSeconds int32) {
+	s.t.Helper()
+	b, _, err := bundles.FromCharters([]string{charterPath})
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	cfg.Webhooks[0].NamespaceSelector.MatchLabels = map[string]string{"charter-e2e": s.name}
+	cfg, err := webhook.Config(webhook.ConfigOptions{Name: s.name, URL: url, CABundle: ca, Rules: webhook.RulesFor(b.Info),
+		FailurePolicy: failurePolicy, AcceptFailOpen: failurePolicy == "Ignore", TimeoutSeconds: timeoutSeconds, Namespace: "charter"})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	for i := range cfg.Webhooks {
+		cfg.Webhooks[i].NamespaceSelector.MatchLabels = map[string]string{"charter-e2e": s.name}
+	}
 	api := s.cs.AdmissionregistrationV1().ValidatingWebhookConfigurations()
 	if _, err := api.Create(context.Background(), cfg, metav1.CreateOptions{}); err != nil {
 		s.t.Fatal(err)
