@@ -1,12 +1,15 @@
 package webhook
 
 import (
+	"os"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/charter-dev/charter/bundles"
 	"github.com/charter-dev/charter/compiler"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	"sigs.k8s.io/yaml"
 )
 
 func infoOf(t *testing.T, path string) compiler.Info {
@@ -122,5 +125,33 @@ func TestRulesFor(t *testing.T) {
 	}
 	if len(got) != 2 || !flat(custom.Status)["*|rollouts/status|UPDATE"] {
 		t.Errorf("custom rules = %v, status %v", got, flat(custom.Status))
+	}
+}
+
+// TestDeployedConfigIsDerived: deploy/'s ValidatingWebhookConfiguration is
+// what `charter webhook config --charter policies/anti-delos.yaml` prints.
+func TestDeployedConfigIsDerived(t *testing.T) {
+	raw, err := os.ReadFile("../deploy/webhook/validatingwebhookconfiguration.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var deployed admissionregistrationv1.ValidatingWebhookConfiguration
+	if err := yaml.UnmarshalStrict(raw, &deployed); err != nil {
+		t.Fatal(err)
+	}
+	derived, err := Config(ConfigOptions{Service: "charter-webhook", Namespace: "charter-system", CABundle: []byte("x"),
+		Rules: RulesFor(infoOf(t, "../policies/anti-delos.yaml"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range derived.Webhooks {
+		derived.Webhooks[i].ClientConfig.CABundle = nil
+	}
+	for i := range deployed.Webhooks {
+		deployed.Webhooks[i].ClientConfig.CABundle = nil
+	}
+	if !reflect.DeepEqual(deployed.Webhooks, derived.Webhooks) {
+		want, _ := yaml.Marshal(derived.Webhooks)
+		t.Errorf("deploy/webhook/validatingwebhookconfiguration.yaml is not what webhook config derives; want webhooks:\n%s", want)
 	}
 }
