@@ -97,8 +97,12 @@ static __always_inline struct rule_ref *exec_match(struct scratch *s, struct lin
 	if (!pol)
 		return NULL;
 	x->match = MATCH_FILELESS;
-	if (x->fileless && pol->fileless.rule)
+	if (x->fileless && pol->fileless.rule) {
+		/* A memfd's dentry is its own root: report its name, "memfd:NAME". */
+		if (start == PATH_LEN - 2)
+			bpf_probe_read_kernel_str(s->key.path, PATH_LEN, BPF_CORE_READ(f, f_path.dentry, d_name.name));
 		return &pol->fileless;
+	}
 	if (!check_allow || !pol->exec_allow_mask)
 		return NULL;
 	x->match = MATCH_NOT_ALLOWED;

@@ -18,12 +18,13 @@ findings contains finding(rule, sprintf("exec of %s is denied by runtime.exec.de
 	path_matches(p, input.path)
 }
 
-findings contains finding(rule, sprintf("exec of %s is denied by runtime.exec.deny %s: the same file (device and inode)", [input.path, p])) if {
+findings contains finding(rule, sprintf("exec of %s is denied by runtime.exec.deny %s: the same file (device and inode)", [input.path, concat(", ", same)])) if {
 	input.kind == "exec"
 	some rule in data.charter.info.runtime
-	some p in object.get(rule.runtime, ["exec", "deny"], [])
-	not path_matches(p, input.path)
-	p in object.get(input, "sameFileAs", [])
+	deny := object.get(rule.runtime, ["exec", "deny"], [])
+	not exec_path_denied(deny)
+	same := [p | some p in deny; p in object.get(input, "sameFileAs", [])]
+	count(same) > 0
 }
 
 findings contains finding(rule, sprintf("exec of %s is denied by runtime.exec.denyFileless: the file has no path on a filesystem (memfd or deleted)", [input.path])) if {
@@ -92,6 +93,11 @@ path_matches(p, path) if {
 path_matches(p, path) if {
 	not endswith(p, "/")
 	startswith(path, concat("", [p, "/"]))
+}
+
+exec_path_denied(deny) if {
+	some p in deny
+	path_matches(p, input.path)
 }
 
 # An allow-list admits a file by identity, under any name it is reached by.

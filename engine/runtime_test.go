@@ -15,6 +15,8 @@ func TestDecideRuntime(t *testing.T) {
 	}{
 		{"shell exec", RuntimeEvent{Kind: "exec", Path: "/bin/sh"}, "AD-017"},
 		{"allowed exec", RuntimeEvent{Kind: "exec", Path: "/usr/bin/python3"}, ""},
+		{"hard link to a shell", RuntimeEvent{Kind: "exec", Path: "/tmp/x", SameFileAs: []string{"/bin/bash", "/usr/bin/bash"}}, "AD-017"},
+		{"memfd", RuntimeEvent{Kind: "exec", Path: "/memfd:x (deleted)", Fileless: true}, "AD-017"},
 		{"metadata endpoint", RuntimeEvent{Kind: "connect", Dest: &Dest{Addr: "169.254.169.254", Port: 80}}, "AD-018"},
 		{"metadata endpoint v6", RuntimeEvent{Kind: "connect", Dest: &Dest{Addr: "fd00:ec2::254", Port: 80}}, "AD-018"},
 		{"other address", RuntimeEvent{Kind: "connect", Dest: &Dest{Addr: "10.0.0.1", Port: 443}}, ""},

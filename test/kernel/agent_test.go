@@ -163,3 +163,68 @@ func counterSum(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	return sum
 }
+
+// TestAgentAntiDelosRuntime runs the agent on the shipped anti-delos charter:
+// a hard link to bash and a memfd are killed, a UDP datagram to the metadata
+// endpoint is refused, and the engine confirms each kernel decision (article,
+// action, message) in the audit record.
+func TestAgentAntiDelosRuntime(t *testing.T) {
+	requireKernel(t)
+	root := rootCgroup(t)
+	cg := newCgroup(t, root)
+	dir := t.TempDir()
+	hardlink := filepath.Join(dir, "innocent")
+	link(t, "/usr/bin/bash", hardlink)
+	audit := &memAudit{}
+	ag, err := agent.New(agent.Options{
+		Source:      agent.CharterSource{Paths: []string{"../../policies/anti-delos.yaml"}},
+		Cgroups:     []string{cg.path},
+		Mode:        agent.ModeEnforce,
+		Auditor:     audit,
+		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		ReloadEvery: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logHookPath(t, ag.Hook())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ag.Run(ctx) }()
+
+	out := filepath.Join(dir, "out")
+	if got := outcomeOf(t, cg.command(hardlink, "-c", bashTouch, out)); got != denied(ag.Hook()) || exists(out) {
+		t.Errorf("hard link to bash: %s, want %s", got, denied(ag.Hook()))
+	}
+	if got := outcomeOf(t, helperCmd(cg, "memfd-exec", "/usr/bin/touch", out)); got != denied(ag.Hook()) || exists(out) {
+		t.Errorf("memfd: %s, want %s", got, denied(ag.Hook()))
+	}
+	if got := outcomeOf(t, helperCmd(cg, "udp-send", "4", "169.254.169.254", "80")); got != refused {
+		t.Errorf("UDP to the metadata endpoint: %s, want %s", got, refused)
+	}
+	var recs []agent.AuditRecord
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if recs = audit.records(); len(recs) >= 3 {
+			break
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	want := []struct{ article, message string }{
+		{"AD-017", "the same file (device and inode)"},
+		{"AD-017", "exec of memfd:payload is denied by runtime.exec.denyFileless"},
+		{"AD-018", "connect to 169.254.169.254 port 80"},
+	}
+	if len(recs) != len(want) {
+		t.Fatalf("audit records: %d, want %d: %+v", len(recs), len(want), recs)
+	}
+	for i, w := range want {
+		r := recs[i]
+		t.Logf("audit: article=%s verdict=%s hook=%s path=%s dest=%s action=%s message=%q", r.Article, r.Verdict, r.Hook, r.Path, r.Dest, r.Action, r.Message)
+		if r.Article != w.article || r.Verdict != "denied" || r.Action != "deny" || !strings.Contains(r.Message, w.message) {
+			t.Errorf("audit record %d = %+v, want %s denied with the engine's %q", i, r, w.article, w.message)
+		}
+	}
+}
