@@ -43,6 +43,7 @@ fuzz::
 	$(GO) test ./compiler $(FUZZFLAGS) -fuzz '^FuzzCompile$$'
 	$(GO) test ./internal/manifest $(FUZZFLAGS) -fuzz '^FuzzParse$$'
 	$(GO) test ./engine $(FUZZFLAGS) -fuzz '^FuzzNativeMatchesOPA$$'
+	$(GO) test ./engine $(FUZZFLAGS) -fuzz '^FuzzGrammarNativeMatchesOPA$$'
 
 fuzz:: fuzz-webhook
 
