@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/charter-dev/charter/audit"
 	"github.com/charter-dev/charter/engine"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -23,7 +24,7 @@ type Options struct {
 	Source      RuleSource
 	Cgroups     []string // cgroup v2 directories in scope, absolute or relative to the mount
 	Mode        Mode
-	Auditor     Auditor // nil: no audit records
+	Auditor     audit.Sink // nil: no audit records
 	Registry    *prometheus.Registry
 	MetricsAddr string // "" serves no metrics
 	Logger      *slog.Logger
@@ -259,7 +260,8 @@ func (a *Agent) handle(e Event) {
 		a.metrics.denials.WithLabelValues(e.Kind, r.Article).Inc()
 	}
 	rec := AuditRecord{
-		Time: time.Now().UTC(), Source: "agent", Node: a.opts.Node,
+		Header:  audit.Header{Time: time.Now().UTC(), Source: "agent", Decision: e.Verdict},
+		Node:    a.opts.Node,
 		Article: r.Article, Title: r.Title, Severity: r.Severity,
 		Kind: e.Kind, Verdict: e.Verdict, Mode: a.opts.Mode.String(), Hook: e.Hook,
 		PID: e.PID, PPID: e.PPID, UID: e.UID, Comm: e.Comm, Path: e.Path, Args: e.Args, Write: e.Write,
@@ -280,7 +282,7 @@ func (a *Agent) handle(e Event) {
 	a.log.Info("runtime decision", "article", rec.Article, "kind", rec.Kind, "verdict", rec.Verdict,
 		"pid", rec.PID, "comm", rec.Comm, "path", rec.Path, "dest", rec.Dest, "pod", rec.PodUID, "container", rec.ContainerID)
 	if a.opts.Auditor != nil {
-		if err := a.opts.Auditor.Audit(rec); err != nil {
+		if err := a.opts.Auditor.Append(context.Background(), &rec); err != nil {
 			a.metrics.errors.WithLabelValues("audit").Inc()
 			a.log.Error("audit", "err", err)
 		}
@@ -305,8 +307,10 @@ func (a *Agent) decide(eng *engine.Engine, e Event, sameFile []string, rec *Audi
 		a.log.Error("engine decision", "err", err)
 		return
 	}
+	rec.Bundle = audit.BundleOf(eng.Revision(), eng.Bundle().Manifest.Metadata)
 	for _, f := range findings {
 		rec.Findings = append(rec.Findings, f.Article)
+		rec.Articles = append(rec.Articles, audit.Article{ID: f.Article, Title: f.Title, Action: f.Action, Severity: f.Severity, Message: f.Message, Path: f.Path})
 		if f.Article == rec.Article || rec.Article == "" {
 			rec.Article, rec.Action, rec.Message = f.Article, f.Action, f.Message
 		}

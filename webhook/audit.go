@@ -1,30 +1,25 @@
 package webhook
 
 import (
-	"context"
-	"io"
-	"time"
-
 	"github.com/charter-dev/charter/audit"
+	"github.com/charter-dev/charter/bundles"
 	"github.com/charter-dev/charter/engine"
 )
 
-// AuditRecord is one admission decision as the audit log keeps it.
+// AuditRecord is one admission decision as the audit log keeps it: the
+// fields every enforcement point writes (audit.Header: time, source, bundle
+// revision and serial, decision, articles, override) and the request.
 type AuditRecord struct {
-	Time      time.Time `json:"time"`
+	audit.Header
 	UID       string    `json:"uid"`
 	User      string    `json:"user"`
 	Operation string    `json:"operation"`
 	Object    ObjectRef `json:"object"`
-	Revision  string    `json:"bundleRevision,omitempty"`
-	// Decision is allowed or denied: what the apiserver was told.
-	Decision string `json:"decision"`
 	// Evaluated is false when the request was admitted without asking the
 	// policy (excluded namespace, DELETE, CONNECT) or no decision was made.
-	Evaluated bool             `json:"evaluated"`
-	Reason    string           `json:"reason,omitempty"`
-	Articles  []engine.Finding `json:"articles,omitempty"`
-	DryRun    bool             `json:"dryRun"`
+	Evaluated bool   `json:"evaluated"`
+	Reason    string `json:"reason,omitempty"`
+	DryRun    bool   `json:"dryRun"`
 }
 
 // ObjectRef names the object a request is about.
@@ -38,36 +33,20 @@ type ObjectRef struct {
 	Name        string `json:"name,omitempty"`
 }
 
-// AuditSink records decisions. A failure to record is counted and logged but
-// never changes the decision: the apiserver has a deadline to meet.
-type AuditSink interface {
-	Record(ctx context.Context, r AuditRecord) error
-}
-
-// Discard is an AuditSink that keeps nothing.
-var Discard AuditSink = discard{}
-
-type discard struct{}
-
-func (discard) Record(context.Context, AuditRecord) error { return nil }
-
-// JSONLines is the audit package's JSON-lines log as an AuditSink.
-type JSONLines struct{ log *audit.JSONLines }
-
-// NewJSONLines writes records to w.
-func NewJSONLines(w io.Writer) *JSONLines { return &JSONLines{log: audit.New(w)} }
-
-// OpenJSONLines appends records to the file at path ("-" is standard output).
-func OpenJSONLines(path string) (*JSONLines, error) {
-	l, err := audit.Open(path)
-	if err != nil {
-		return nil, err
+// auditArticles lists the articles of a decision for the audit record.
+func auditArticles(fs []engine.Finding) []audit.Article {
+	out := make([]audit.Article, len(fs))
+	for i, f := range fs {
+		out[i] = audit.Article{ID: f.Article, Title: f.Title, Action: f.Action, Severity: f.Severity, Message: f.Message, Path: f.Path}
 	}
-	return &JSONLines{log: l}, nil
+	return out
 }
 
-// Record appends r as one line.
-func (j *JSONLines) Record(_ context.Context, r AuditRecord) error { return j.log.Append(r) }
-
-// Close closes the file, if OpenJSONLines opened one.
-func (j *JSONLines) Close() error { return j.log.Close() }
+// auditBundle identifies the decider's bundle: its revision, and the serial
+// of its signed manifest when the decider has a bundle.
+func auditBundle(d Decider) audit.Bundle {
+	if b, ok := d.(interface{ Bundle() *bundles.Bundle }); ok && b.Bundle() != nil {
+		return audit.BundleOf(d.Revision(), b.Bundle().Manifest.Metadata)
+	}
+	return audit.Bundle{Revision: d.Revision()}
+}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/charter-dev/charter/audit"
 )
 
 // TestDecide drives the handler with the real engine over the test charter.
@@ -95,8 +97,8 @@ func TestDecide(t *testing.T) {
 			if rec.UID == "" || rec.User != "alice" || rec.Object.Kind == "" || rec.Operation == "" {
 				t.Errorf("audit record misses request fields: %+v", rec)
 			}
-			if tc.evaluated && rec.Revision != d.Revision() {
-				t.Errorf("audit revision = %q, want %q", rec.Revision, d.Revision())
+			if tc.evaluated && rec.Bundle.Revision != d.Revision() {
+				t.Errorf("audit revision = %q, want %q", rec.Bundle.Revision, d.Revision())
 			}
 		})
 	}
@@ -104,7 +106,7 @@ func TestDecide(t *testing.T) {
 
 func TestAuditJSONLines(t *testing.T) {
 	var b strings.Builder
-	j := NewJSONLines(&b)
+	j := audit.NewJSONLines(&b)
 	h := NewHandler(HandlerOptions{Source: Fixed(loadEngine(t, "testdata/charter.yaml")), Audit: j, Logger: quiet})
 	post(h, "application/json", mustJSON(t, review("CREATE", podObject("default", privileged), func(r map[string]any) { r["dryRun"] = true })))
 	post(h, "application/json", mustJSON(t, review("CREATE", podObject("default", compliant))))
@@ -116,7 +118,7 @@ func TestAuditJSONLines(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[0]), &rec); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"time", "uid", "user", "operation", "object", "bundleRevision", "decision", "articles", "dryRun"} {
+	for _, k := range []string{"schema", "time", "source", "bundle", "override", "uid", "user", "operation", "object", "decision", "articles", "dryRun"} {
 		if _, ok := rec[k]; !ok {
 			t.Errorf("audit line has no %q: %s", k, lines[0])
 		}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/charter-dev/charter/audit"
 	"github.com/charter-dev/charter/engine"
 	admissionv1 "k8s.io/api/admission/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -32,10 +33,14 @@ type HandlerOptions struct {
 	FailOpen          bool
 	Timeout           time.Duration // DefaultTimeout when zero
 	ExcludeNamespaces []string
-	MaxBodyBytes      int64        // MaxBodyBytes when zero
-	Audit             AuditSink    // Discard when nil
-	Metrics           *Metrics     // unregistered metrics when nil
-	Logger            *slog.Logger // slog.Default() when nil
+	MaxBodyBytes      int64      // MaxBodyBytes when zero
+	Audit             audit.Sink // audit.Discard when nil
+	// AuditSync answers only once the record is in the audit log; when it
+	// cannot be written the request fails (HTTP 500) and the apiserver
+	// applies the webhook's failurePolicy.
+	AuditSync bool
+	Metrics   *Metrics     // unregistered metrics when nil
+	Logger    *slog.Logger // slog.Default() when nil
 }
 
 // Handler answers AdmissionReview requests. It is an http.Handler and holds
@@ -46,7 +51,8 @@ type Handler struct {
 	timeout  time.Duration
 	exclude  map[string]bool
 	limit    int64
-	audit    AuditSink
+	audit    audit.Sink
+	sync     bool
 	metrics  *Metrics
 	kinds    *kindLabels
 	log      *slog.Logger
@@ -55,7 +61,7 @@ type Handler struct {
 // NewHandler builds a Handler from o.
 func NewHandler(o HandlerOptions) *Handler {
 	h := &Handler{src: o.Source, failOpen: o.FailOpen, timeout: o.Timeout, limit: o.MaxBodyBytes,
-		audit: o.Audit, metrics: o.Metrics, log: o.Logger, exclude: map[string]bool{}, kinds: &kindLabels{}}
+		audit: o.Audit, sync: o.AuditSync, metrics: o.Metrics, log: o.Logger, exclude: map[string]bool{}, kinds: &kindLabels{}}
 	if h.timeout <= 0 {
 		h.timeout = DefaultTimeout
 	}
@@ -63,7 +69,7 @@ func NewHandler(o HandlerOptions) *Handler {
 		h.limit = MaxBodyBytes
 	}
 	if h.audit == nil {
-		h.audit = Discard
+		h.audit = audit.Discard
 	}
 	if h.metrics == nil {
 		h.metrics = NewMetrics(nil)
@@ -77,7 +83,8 @@ func NewHandler(o HandlerOptions) *Handler {
 	return h
 }
 
-// ServeHTTP decodes the review, decides, writes the response, then audits.
+// ServeHTTP decodes the review, decides, writes the response, then audits
+// (with AuditSync, audits first).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	answered := false
@@ -120,6 +127,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		resp, rec = h.Decide(r.Context(), review)
 	}
+	if h.sync {
+		if err := h.audit.Append(r.Context(), &rec); err != nil {
+			h.metrics.AuditErrors.Inc()
+			h.log.Error("audit record not written; not answering", "uid", rec.UID, "err", err)
+			h.reject(w, &RequestError{Code: http.StatusInternalServerError, Msg: "audit log unavailable"})
+			return
+		}
+	}
 	out, err := json.Marshal(admissionv1.AdmissionReview{TypeMeta: reviewType, Response: resp})
 	if err != nil {
 		// Nothing in a response fails to encode; if it ever does, say so.
@@ -131,7 +146,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(out)
 	h.metrics.Requests.WithLabelValues(rec.Decision, h.kinds.label(h.src, rec.Object.Kind), operationLabel(rec.Operation)).Inc()
 	h.metrics.Latency.WithLabelValues(rec.Decision).Observe(time.Since(start).Seconds())
-	if err := h.audit.Record(r.Context(), rec); err != nil {
+	if h.sync {
+		return
+	}
+	if err := h.audit.Append(r.Context(), &rec); err != nil {
 		h.metrics.AuditErrors.Inc()
 		h.log.Error("audit record not written", "uid", rec.UID, "err", err)
 	}
@@ -166,7 +184,7 @@ func (h *Handler) Decide(ctx context.Context, review *Review) (*admissionv1.Admi
 	if d == nil {
 		return h.undecided(req, &rec, "no_bundle", "no policy bundle is loaded")
 	}
-	rec.Revision = d.Revision()
+	rec.Bundle = auditBundle(d)
 	dec, err := h.evaluate(ctx, d, review.Input)
 	if err == nil && !dec.Allowed && req.Operation == admissionv1.Update {
 		dec, err = h.introduced(ctx, d, review.Input, dec)
@@ -183,7 +201,7 @@ func (h *Handler) Decide(ctx context.Context, review *Review) (*admissionv1.Admi
 		return h.undecided(req, &rec, reason, err.Error())
 	}
 	rec.Evaluated = true
-	rec.Articles = dec.All()
+	rec.Articles = auditArticles(dec.All())
 	rec.Decision = "allowed"
 	if !dec.Allowed {
 		rec.Decision = "denied"
@@ -193,7 +211,7 @@ func (h *Handler) Decide(ctx context.Context, review *Review) (*admissionv1.Admi
 
 func newRecord(req *admissionv1.AdmissionRequest) AuditRecord {
 	return AuditRecord{
-		Time:      time.Now().UTC(),
+		Header:    audit.Header{Time: time.Now().UTC(), Source: "webhook"},
 		UID:       string(req.UID),
 		User:      req.UserInfo.Username,
 		Operation: string(req.Operation),
@@ -208,7 +226,7 @@ func newRecord(req *admissionv1.AdmissionRequest) AuditRecord {
 func (h *Handler) tooLarge(re *RequestError) (*admissionv1.AdmissionResponse, AuditRecord) {
 	msg := re.Msg + "; charter cannot decide it and denies it (fail closed)"
 	h.log.Error("admission request too large to decide", "uid", re.UID, "limit", h.limit)
-	rec := AuditRecord{Time: time.Now().UTC(), UID: re.UID, Decision: "denied", Reason: msg}
+	rec := AuditRecord{Header: audit.Header{Time: time.Now().UTC(), Source: "webhook", Decision: "denied"}, UID: re.UID, Reason: msg}
 	return errorResponse(types.UID(re.UID), msg, false), rec
 }
 

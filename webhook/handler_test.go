@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charter-dev/charter/audit"
 	"github.com/charter-dev/charter/engine"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -200,7 +201,36 @@ func TestHandlerPanicIsRecovered(t *testing.T) {
 // panic is counted, and nothing more is written to the client.
 type panicSink struct{}
 
-func (panicSink) Record(context.Context, AuditRecord) error { panic("sink bug") }
+func (panicSink) Append(context.Context, audit.Entry) error { panic("sink bug") }
+
+// failingSink cannot write.
+type failingSink struct{}
+
+func (failingSink) Append(context.Context, audit.Entry) error { return errors.New("disk gone") }
+
+// With AuditSync the answer waits for the audit record: a record that
+// cannot be written fails the request, so the apiserver applies the
+// failurePolicy instead of admitting an unrecorded decision. Without it the
+// decision stands and the error is counted.
+func TestAuditSyncFailsTheRequest(t *testing.T) {
+	for _, sync := range []bool{true, false} {
+		m := NewMetrics(nil)
+		h := NewHandler(HandlerOptions{Source: Fixed(fakeDecider{func(context.Context, any) (engine.Decision, error) {
+			return engine.Decision{Allowed: true}, nil
+		}}), Audit: failingSink{}, AuditSync: sync, Metrics: m, Logger: quiet})
+		w := post(h, "application/json", mustJSON(t, review("CREATE", podObject("default", compliant))))
+		want := http.StatusOK
+		if sync {
+			want = http.StatusInternalServerError
+		}
+		if w.Code != want {
+			t.Errorf("sync %v: status %d, want %d: %s", sync, w.Code, want, w.Body.String())
+		}
+		if got := testutil.ToFloat64(m.AuditErrors); got != 1 {
+			t.Errorf("sync %v: charter_audit_write_errors_total = %v, want 1", sync, got)
+		}
+	}
+}
 
 func TestAuditPanicAfterAnswer(t *testing.T) {
 	m := NewMetrics(nil)

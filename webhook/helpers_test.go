@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/charter-dev/charter/audit"
 	"github.com/charter-dev/charter/engine"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -113,10 +114,10 @@ type memorySink struct {
 	records []AuditRecord
 }
 
-func (m *memorySink) Record(_ context.Context, r AuditRecord) error {
+func (m *memorySink) Append(_ context.Context, e audit.Entry) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.records = append(m.records, r)
+	m.records = append(m.records, *e.(*AuditRecord))
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/charter-dev/charter/audit"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -21,8 +22,9 @@ type Options struct {
 	Listen            string // ":8443" when empty
 	BundlePath        string
 	CertFile, KeyFile string
-	MinTLSVersion     string // "1.2" (default) or "1.3"
-	AuditLog          string // JSON-lines file, "-" for stdout, "" for none
+	MinTLSVersion     string     // "1.2" (default) or "1.3"
+	Audit             audit.Sink // where decisions go (audit.Discard when nil); the caller closes it
+	AuditSync         bool       // answer only once the decision is in the audit log
 	FailOpen          bool
 	ExcludeNamespaces []string      // DefaultExcludeNamespaces when nil
 	Timeout           time.Duration // evaluation deadline, DefaultTimeout when zero
@@ -39,8 +41,6 @@ type Server struct {
 	metrics  *Metrics
 	holder   *Holder
 	certs    *CertReloader
-	audit    AuditSink
-	closer   func() error
 	handler  *Handler
 	tls      *tls.Config
 	stopping atomic.Bool
@@ -75,7 +75,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: o, log: o.Logger, registry: prometheus.NewRegistry(), closer: func() error { return nil }}
+	s := &Server{opts: o, log: o.Logger, registry: prometheus.NewRegistry()}
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = NewMetrics(s.registry)
 
@@ -86,17 +86,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if s.certs, err = NewCertReloader(o.CertFile, o.KeyFile, s.metrics, s.log); err != nil {
 		return nil, err
 	}
-	s.audit = Discard
-	if o.AuditLog != "" {
-		j, err := OpenJSONLines(o.AuditLog)
-		if err != nil {
-			return nil, err
-		}
-		s.audit, s.closer = j, j.Close
-	}
 	s.handler = NewHandler(HandlerOptions{
 		Source: s.holder, FailOpen: o.FailOpen, Timeout: o.Timeout, ExcludeNamespaces: o.ExcludeNamespaces,
-		Audit: s.audit, Metrics: s.metrics, Logger: s.log,
+		Audit: o.Audit, AuditSync: o.AuditSync, Metrics: s.metrics, Logger: s.log,
 	})
 	s.tls = &tls.Config{MinVersion: minTLS, GetCertificate: s.certs.GetCertificate}
 	return s, nil
@@ -148,7 +140,7 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 }
 
 // Serve serves HTTPS on ln until ctx is done, watching the bundle and the key
-// pair meanwhile, then drains in-flight requests and closes the audit sink.
+// pair meanwhile, then drains in-flight requests.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.Handler(),
@@ -171,7 +163,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		"failOpen", s.opts.FailOpen, "exclude", s.opts.ExcludeNamespaces)
 	select {
 	case err := <-errc:
-		_ = s.closer()
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
@@ -179,9 +170,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	sctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
 	defer cancel()
 	err := srv.Shutdown(sctx)
-	if cerr := s.closer(); err == nil {
-		err = cerr
-	}
 	s.log.Info("webhook stopped")
 	return err
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charter-dev/charter/audit"
 	"github.com/charter-dev/charter/webhook/certs"
 )
 
@@ -22,11 +23,15 @@ import (
 func TestServer(t *testing.T) {
 	dir := t.TempDir()
 	b := writeCerts(t, dir)
-	audit := filepath.Join(dir, "audit.jsonl")
+	auditPath := filepath.Join(dir, "audit.jsonl")
+	log, err := audit.Open(auditPath, audit.Options{Sync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	s, err := New(context.Background(), Options{
 		BundlePath: "testdata/charter.yaml",
 		CertFile:   filepath.Join(dir, certs.CertFile), KeyFile: filepath.Join(dir, certs.KeyFile),
-		AuditLog: audit, Logger: quiet, ReloadInterval: 10 * time.Millisecond,
+		Audit: log, AuditSync: true, Logger: quiet, ReloadInterval: 10 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -83,9 +88,15 @@ func TestServer(t *testing.T) {
 	if err := <-served; err != nil {
 		t.Fatalf("Serve: %v", err)
 	}
-	lines := readLines(t, audit)
+	if err := log.Close(); err != nil {
+		t.Fatal(err)
+	}
+	lines := readLines(t, auditPath)
 	if len(lines) != 1 || !strings.Contains(lines[0], `"decision":"denied"`) {
 		t.Errorf("audit log = %q", lines)
+	}
+	if r, err := audit.Verify(auditPath, audit.VerifyOptions{}); err != nil || r.Records != 1 || r.Latest == nil {
+		t.Errorf("verify the webhook's audit log: %v %+v", err, r)
 	}
 }
 

@@ -22,7 +22,7 @@ type agentOptions struct {
 	Mode        string
 	Hooks       string
 	CgroupRoot  string
-	AuditLog    string
+	audit       auditOptions
 	MetricsAddr string
 	Reload      time.Duration
 	Node        string
@@ -35,7 +35,7 @@ func (o *agentOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Mode, "mode", "monitor", "monitor (report only) or enforce (kill and refuse)")
 	fs.StringVar(&o.CgroupRoot, "cgroup-root", "", "the host's cgroup v2 mount (default: found in /proc/self/mountinfo); in a pod, the hostPath mount of it")
 	fs.StringVar(&o.Hooks, "hooks", "auto", "auto (BPF LSM when available), lsm or tracepoint")
-	fs.StringVar(&o.AuditLog, "audit-log", "", "append decisions as JSON lines to FILE (- for stdout)")
+	o.audit.AddFlags(fs)
 	fs.StringVar(&o.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics on ADDR, e.g. :9464")
 	fs.DurationVar(&o.Reload, "reload", 10*time.Second, "how often to re-read rules and cgroups")
 	fs.StringVar(&o.Node, "node", os.Getenv("NODE_NAME"), "node name recorded in audit records")
@@ -85,18 +85,12 @@ func newAgentCommand() *cobra.Command {
 				reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 				opts.Registry = reg
 			}
-			switch o.AuditLog {
-			case "":
-			case "-":
-				opts.Auditor = agent.NewJSONLines(cmd.OutOrStdout())
-			default:
-				log, err := agent.OpenJSONLines(o.AuditLog)
-				if err != nil {
-					return badInput(err)
-				}
-				defer log.Close()
-				opts.Auditor = log
+			sink, closeAudit, err := o.audit.open(cmd.OutOrStdout(), cmd.ErrOrStderr())
+			if err != nil {
+				return badInput(err)
 			}
+			defer closeAudit()
+			opts.Auditor = sink
 			a, err := agent.New(opts)
 			if err != nil {
 				return err

@@ -20,6 +20,7 @@ import (
 type evalOptions struct {
 	policyOptions
 	Output string
+	audit  auditOptions
 }
 
 func newEvalCommand() *cobra.Command {
@@ -57,6 +58,9 @@ func newEvalCommand() *cobra.Command {
 			if err := w.Write(cmd.OutOrStdout(), policyOf(e), results); err != nil {
 				return err
 			}
+			if err := o.recordResults(cmd, e, results); err != nil {
+				return err
+			}
 			if len(readErrs) > 0 {
 				return badInput(readErrs)
 			}
@@ -69,6 +73,7 @@ func newEvalCommand() *cobra.Command {
 		},
 	}
 	o.AddFlags(cmd)
+	o.audit.AddFlags(cmd.Flags())
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "text", "output format: "+strings.Join(report.Formats(), ", "))
 	return cmd
 }

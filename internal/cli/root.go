@@ -59,6 +59,7 @@ func NewRoot(s Streams) *cobra.Command {
 	webhook.AddCommand(newWebhookReviewCommand())
 	root.AddCommand(newValidateCommand(), newBuildCommand(), newEvalCommand(), newTestCommand(), webhook, newAgentCommand())
 	root.AddCommand(newKeysCommand())
+	root.AddCommand(newAuditCommand())
 	return root
 }
 

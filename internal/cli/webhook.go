@@ -27,6 +27,7 @@ func newWebhookCommand() *cobra.Command {
 type webhookServeOptions struct {
 	webhook.Options
 	Namespace string
+	audit     auditOptions
 }
 
 func (o *webhookServeOptions) AddFlags(fs *pflag.FlagSet) {
@@ -35,7 +36,7 @@ func (o *webhookServeOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.KeyFile, "tls-key", "", "serving key (PEM); reloaded when it changes")
 	fs.StringVar(&o.Listen, "listen", ":8443", "HTTPS listen address")
 	fs.StringVar(&o.MinTLSVersion, "tls-min-version", "1.2", "minimum TLS version: 1.2 or 1.3")
-	fs.StringVar(&o.AuditLog, "audit-log", "", "append every decision as a JSON line to FILE (- for stdout)")
+	o.audit.AddFlags(fs)
 	fs.BoolVar(&o.FailOpen, "fail-open", false, "admit, with a warning, when the policy cannot be evaluated (default: deny)")
 	fs.StringSliceVar(&o.ExcludeNamespaces, "exclude-namespaces", webhook.DefaultExcludeNamespaces, "namespaces admitted without evaluation (the webhook's own namespace is always added)")
 	fs.StringVar(&o.Namespace, "namespace", os.Getenv("POD_NAMESPACE"), "the webhook's own namespace (default $POD_NAMESPACE)")
@@ -59,11 +60,21 @@ func newWebhookServeCommand() *cobra.Command {
 			o.Logger = slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			s, err := webhook.New(ctx, o.Options)
+			sink, closeAudit, err := o.audit.open(cmd.OutOrStdout(), cmd.ErrOrStderr())
 			if err != nil {
 				return badInput(err)
 			}
-			return s.ListenAndServe(ctx)
+			o.Audit, o.AuditSync = sink, o.audit.Sync
+			s, err := webhook.New(ctx, o.Options)
+			if err != nil {
+				_ = closeAudit()
+				return badInput(err)
+			}
+			err = s.ListenAndServe(ctx)
+			if cerr := closeAudit(); err == nil {
+				err = cerr
+			}
+			return err
 		},
 	}
 	o.AddFlags(cmd.Flags())

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charter-dev/charter/audit"
 	"github.com/charter-dev/charter/bundles"
 	"github.com/charter-dev/charter/webhook"
 	"github.com/charter-dev/charter/webhook/certs"
@@ -63,6 +64,7 @@ type charterWebhook struct {
 	URL      string
 	CA       []byte
 	AuditLog string
+	log      *audit.Log
 	stop     context.CancelFunc
 	done     chan error
 }
@@ -79,10 +81,14 @@ func startWebhook(t *testing.T, charterPath string) *charterWebhook {
 		t.Fatal(err)
 	}
 	w := &charterWebhook{CA: b.CA, AuditLog: filepath.Join(dir, "audit.jsonl"), done: make(chan error, 1)}
+	if w.log, err = audit.Open(w.AuditLog, audit.Options{Sync: true}); err != nil {
+		t.Fatal(err)
+	}
 	s, err := webhook.New(context.Background(), webhook.Options{
 		BundlePath: charterPath,
 		CertFile:   filepath.Join(tlsDir, certs.CertFile), KeyFile: filepath.Join(tlsDir, certs.KeyFile),
-		AuditLog:          w.AuditLog,
+		Audit:             w.log,
+		AuditSync:         true,
 		ExcludeNamespaces: append([]string{"charter"}, webhook.DefaultExcludeNamespaces...),
 		Logger:            slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
@@ -109,6 +115,7 @@ func (w *charterWebhook) Stop() {
 	w.stop()
 	<-w.done
 	w.stop = nil
+	_ = w.log.Close()
 }
 
 // auditRecords reads the webhook's JSON-lines audit log.

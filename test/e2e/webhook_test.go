@@ -141,7 +141,7 @@ func TestCharterWebhook(t *testing.T) {
 		recs := wh.auditRecords(t)
 		byName := map[string]string{}
 		for _, r := range recs {
-			if r.Revision == "" || r.User != "admin" || r.UID == "" {
+			if r.Bundle.Revision == "" || r.User != "admin" || r.UID == "" {
 				t.Errorf("incomplete audit record %+v", r)
 			}
 			byName[r.Object.Name] = r.Decision

@@ -15,22 +15,23 @@ import (
 	"time"
 
 	"github.com/charter-dev/charter/agent"
+	"github.com/charter-dev/charter/audit"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 type memAudit struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
-	j   *agent.JSONLines
+	j   *audit.JSONLines
 }
 
-func (m *memAudit) Audit(r agent.AuditRecord) error {
+func (m *memAudit) Append(ctx context.Context, e audit.Entry) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.j == nil {
-		m.j = agent.NewJSONLines(&m.buf)
+		m.j = audit.NewJSONLines(&m.buf)
 	}
-	return m.j.Audit(r)
+	return m.j.Append(ctx, e)
 }
 
 func (m *memAudit) records() []agent.AuditRecord {
@@ -78,13 +79,13 @@ func TestAgentFromCharter(t *testing.T) {
 	file := filepath.Join(dir, "charter.yaml")
 	writeCharter(t, file, a1)
 
-	audit := &memAudit{}
+	sink := &memAudit{}
 	reg := prometheus.NewRegistry()
 	ag, err := agent.New(agent.Options{
 		Source:      agent.CharterSource{Paths: []string{file}},
 		Cgroups:     []string{strings.TrimPrefix(cg.path, root+"/")}, // relative to the mount
 		Mode:        agent.ModeEnforce,
-		Auditor:     audit,
+		Auditor:     sink,
 		Registry:    reg,
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 		ReloadEvery: time.Hour,
@@ -114,7 +115,7 @@ func TestAgentFromCharter(t *testing.T) {
 	// Wait (bounded) for both decisions to reach the audit log.
 	var recs []agent.AuditRecord
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if recs = audit.records(); len(recs) >= 2 {
+		if recs = sink.records(); len(recs) >= 2 {
 			break
 		}
 	}

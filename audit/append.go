@@ -1,0 +1,309 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// maxBatch bounds one group commit.
+const maxBatch = 4096
+
+// Append adds e to the log and returns once it is written (with Sync, once
+// it is on disk). After a write or fsync error every Append fails with
+// that error: a failed fsync may have dropped data, so it is never retried.
+func (l *Log) Append(ctx context.Context, e Entry) error {
+	data, err := encode(e)
+	if err != nil {
+		return fmt.Errorf("encode audit record: %w", err)
+	}
+	return l.AppendLine(ctx, data)
+}
+
+// AppendLine adds one JSON value, encoded on a single line.
+func (l *Log) AppendLine(ctx context.Context, data []byte) error {
+	if !json.Valid(data) || containsNewline(data) {
+		return fmt.Errorf("audit record is not one line of JSON")
+	}
+	r := request{line: data, done: make(chan error, 1)}
+	l.mu.RLock()
+	if l.closed {
+		l.mu.RUnlock()
+		return ErrClosed
+	}
+	if err := l.Err(); err != nil {
+		l.mu.RUnlock()
+		return err
+	}
+	l.reqs <- r
+	l.mu.RUnlock()
+	select {
+	case err := <-r.done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("audit record not confirmed: %w", ctx.Err())
+	}
+}
+
+func containsNewline(b []byte) bool {
+	for _, c := range b {
+		if c == '\n' {
+			return true
+		}
+	}
+	return false
+}
+
+// Err is the fatal error that stopped the log, if any.
+func (l *Log) Err() error {
+	l.errMu.Lock()
+	defer l.errMu.Unlock()
+	return l.err
+}
+
+func (l *Log) fail(err error) error {
+	l.errMu.Lock()
+	defer l.errMu.Unlock()
+	if l.err == nil {
+		l.err = fmt.Errorf("audit log %s failed, no more records are accepted: %w", l.path, err)
+	}
+	return l.err
+}
+
+// run is the single writer: it takes every waiting record, writes them in
+// one go, syncs once, and answers them all.
+func (l *Log) run() {
+	defer close(l.done)
+	tick := time.NewTicker(l.opts.CheckpointInterval)
+	defer tick.Stop()
+	batch := make([]request, 0, maxBatch)
+	for {
+		select {
+		case r := <-l.reqs:
+			batch = append(batch[:0], r)
+		drain:
+			for len(batch) < maxBatch {
+				select {
+				case r := <-l.reqs:
+					batch = append(batch, r)
+				default:
+					break drain
+				}
+			}
+			l.commit(batch)
+		case <-tick.C:
+			if l.Err() == nil && l.n > l.lastCP {
+				if err := l.checkpoint(); err != nil {
+					l.fail(err)
+				}
+			}
+		case <-l.quit:
+			for {
+				select {
+				case r := <-l.reqs:
+					l.commit([]request{r})
+					continue
+				default:
+				}
+				return
+			}
+		}
+	}
+}
+
+func (l *Log) commit(batch []request) {
+	err := l.Err()
+	if err == nil {
+		if err = l.write(batch); err != nil {
+			err = l.fail(err)
+		}
+	}
+	for _, r := range batch {
+		r.done <- err
+	}
+	if err != nil {
+		return
+	}
+	if l.n-l.lastCP >= l.opts.CheckpointEvery {
+		if err := l.checkpoint(); err != nil {
+			l.fail(err)
+			return
+		}
+	}
+	if l.opts.MaxSize > 0 && l.size >= l.opts.MaxSize {
+		if err := l.rotate(); err != nil {
+			l.fail(err)
+		}
+	}
+}
+
+func (l *Log) write(batch []request) error {
+	size := 0
+	for _, r := range batch {
+		size += len(r.line) + 1
+	}
+	buf := make([]byte, 0, size)
+	for _, r := range batch {
+		buf = append(append(buf, r.line...), '\n')
+	}
+	if _, err := l.f.Write(buf); err != nil {
+		return fmt.Errorf("write records: %w", err)
+	}
+	if l.opts.Sync {
+		if err := l.f.Sync(); err != nil {
+			return fmt.Errorf("fsync records: %w", err)
+		}
+	}
+	for i, r := range batch {
+		if err := l.hashRecord(l.n+int64(i), r.line); err != nil {
+			return err
+		}
+	}
+	// The stored hashes are derived from the records: Open recomputes
+	// every one after the last checkpoint, so they need no fsync of their
+	// own until the next checkpoint.
+	if err := l.flushHashes(); err != nil {
+		return err
+	}
+	l.n += int64(len(batch))
+	l.count.Store(l.n)
+	l.size += int64(size)
+	return nil
+}
+
+// checkpoint syncs the records and hashes and appends a signed checkpoint.
+func (l *Log) checkpoint() error {
+	if err := l.f.Sync(); err != nil {
+		return fmt.Errorf("fsync records: %w", err)
+	}
+	if err := l.hf.Sync(); err != nil {
+		return fmt.Errorf("fsync stored hashes: %w", err)
+	}
+	th, err := tlog.TreeHash(l.n, tlog.HashReaderFunc(l.readHashes))
+	if err != nil {
+		return fmt.Errorf("tree hash: %w", err)
+	}
+	msg, err := SignCheckpoint(Checkpoint{Size: l.n, Hash: th, Time: time.Now().UTC()}, l.opts.Signer)
+	if err != nil {
+		return fmt.Errorf("sign checkpoint: %w", err)
+	}
+	line, _ := json.Marshal(checkpointLine{Note: string(msg)})
+	if _, err := l.cf.Write(append(line, '\n')); err != nil {
+		return fmt.Errorf("write checkpoint: %w", err)
+	}
+	if err := l.cf.Sync(); err != nil {
+		return fmt.Errorf("fsync checkpoints: %w", err)
+	}
+	l.lastCP = l.n
+	return nil
+}
+
+// rotate closes the active file under the name of its record range and
+// starts a new one; the tree goes on across files.
+func (l *Log) rotate() error {
+	if l.n == l.base {
+		return nil
+	}
+	if err := l.checkpoint(); err != nil {
+		return err
+	}
+	if err := l.f.Close(); err != nil {
+		return fmt.Errorf("close records: %w", err)
+	}
+	if err := os.Rename(l.path, segmentPath(l.path, l.base, l.n-1)); err != nil {
+		return fmt.Errorf("rotate: %w", err)
+	}
+	f, err := os.OpenFile(l.path, os.O_RDWR|os.O_APPEND|os.O_CREATE|os.O_EXCL, FileMode)
+	if err != nil {
+		return fmt.Errorf("rotate: %w", err)
+	}
+	l.f, l.base, l.size = f, l.n, 0
+	if err := syncDir(filepath.Dir(l.path)); err != nil {
+		return fmt.Errorf("sync log directory: %w", err)
+	}
+	return nil
+}
+
+// Close writes every queued record, a last checkpoint, syncs and closes the
+// files. It returns the log's fatal error, if it had one.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return ErrClosed
+	}
+	l.closed = true
+	l.mu.Unlock()
+	close(l.quit)
+	<-l.done
+	err := l.Err()
+	if err == nil && l.n > l.lastCP {
+		if cerr := l.checkpoint(); cerr != nil {
+			err = l.fail(cerr)
+		}
+	}
+	if cerr := l.closeFiles(); err == nil && cerr != nil {
+		err = fmt.Errorf("close audit log: %w", cerr)
+	}
+	return err
+}
+
+func (l *Log) closeFiles() error {
+	var first error
+	for _, f := range []*os.File{l.f, l.hf, l.cf} {
+		if f == nil {
+			continue
+		}
+		if err := f.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// checkpointLine is one line of LOG.checkpoints.
+type checkpointLine struct {
+	Note string `json:"note"`
+}
+
+// lastCheckpoint reads the last checkpoint of a checkpoints file; with cut,
+// a torn last line is cut off.
+func lastCheckpoint(f *os.File, cut bool) (*SignedCheckpoint, error) {
+	if _, err := f.Seek(0, 0); err != nil {
+		return nil, err
+	}
+	lr := newLineReader(f)
+	var last []byte
+	for {
+		ln, ok, err := lr.Next()
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			break
+		}
+		last = append(last[:0], ln.data...)
+	}
+	if len(lr.Torn) > 0 && cut {
+		if err := f.Truncate(lr.offset); err != nil {
+			return nil, err
+		}
+	}
+	if last == nil {
+		return nil, nil
+	}
+	var cl checkpointLine
+	if err := json.Unmarshal(last, &cl); err != nil {
+		return nil, fmt.Errorf("last checkpoint: %w", err)
+	}
+	cp, err := OpenCheckpoint([]byte(cl.Note), nil)
+	if err != nil {
+		return nil, err
+	}
+	return &cp, nil
+}
