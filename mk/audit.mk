@@ -15,3 +15,12 @@ fuzz:: fuzz-audit
 # for 3 s), then check every acknowledged record survived.
 crash-audit:
 	AUDIT_CRASH_SECONDS=$(AUDIT_CRASH_SECONDS) $(GO) test -count=1 -run '^TestCrashKill9$$' -timeout 0 -v ./audit | grep -E 'crash test|^(ok|FAIL|---)'
+
+bench:: bench-audit
+
+# Append throughput with fsync group commit at 1, 8 and 64 writers (and
+# without fsync), then verify of 1,000,000 records. The webhook's req/s and
+# p99 with --audit-sync are the charter+audit row of bench-webhook.
+bench-audit:
+	@echo "== audit log: append with fsync group commit, verify of 1,000,000 records =="
+	@$(GO) run ./test/bench/audit

@@ -4,6 +4,8 @@
 // compiled bundle, each in its own process, driven by the same HTTPS
 // keep-alive client over the same AdmissionReview corpus. It prints req/s,
 // p50, p99 and peak RSS per target, the ratios, and p99 at a fixed 500 req/s.
+// One more row runs charter's webhook with the durable audit log
+// (--audit-log --audit-sync: each answer waits for its record's fsync).
 package main
 
 import (
@@ -17,10 +19,13 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/charter-dev/charter/audit"
 	"github.com/charter-dev/charter/bundles"
 	"github.com/charter-dev/charter/charter"
 	"github.com/charter-dev/charter/compiler"
@@ -50,25 +55,36 @@ func main() {
 		rate        = flag.Int("rate", 500, "requests per second in the latency run")
 		rateFor     = flag.Duration("rate-duration", 5*time.Second, "length of each latency run")
 		keep        = flag.Bool("keep", false, "keep the working directory")
+		only        = flag.String("targets", "charter,charter+audit,psa-webhook,opa-server", "targets to run, comma separated")
 	)
 	flag.Parse()
-	if err := run(*policy, *n, *concurrency, *duration, *rate, *rateFor, *keep); err != nil {
+	if err := run(*policy, *n, *concurrency, *duration, *rate, *rateFor, *keep, strings.Split(*only, ",")); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
 // serveCharter is the charter target's process: the webhook package as
-// `charter webhook serve` runs it, without an audit log.
+// `charter webhook serve` runs it, with or without a durable audit log.
 func serveCharter(args []string) error {
 	fs := flag.NewFlagSet("serve-charter", flag.ExitOnError)
 	var o webhook.Options
+	var auditLog string
 	fs.StringVar(&o.BundlePath, "bundle", "", "")
 	fs.StringVar(&o.CertFile, "tls-cert", "", "")
 	fs.StringVar(&o.KeyFile, "tls-key", "", "")
 	fs.StringVar(&o.Listen, "listen", "", "")
+	fs.StringVar(&auditLog, "audit-log", "", "")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if auditLog != "" {
+		l, err := audit.Open(auditLog, audit.Options{Sync: true})
+		if err != nil {
+			return err
+		}
+		defer l.Close()
+		o.Audit, o.AuditSync = l, true
 	}
 	o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
@@ -80,7 +96,11 @@ func serveCharter(args []string) error {
 	return s.ListenAndServe(ctx)
 }
 
-func run(policy string, n, concurrency int, duration time.Duration, rate int, rateFor time.Duration, keep bool) error {
+func run(policy string, n, concurrency int, duration time.Duration, rate int, rateFor time.Duration, keep bool, only []string) error {
+	want := map[string]bool{}
+	for _, t := range only {
+		want[strings.TrimSpace(t)] = true
+	}
 	root, err := cluster.Root()
 	if err != nil {
 		return err
@@ -90,7 +110,10 @@ func run(policy string, n, concurrency int, duration time.Duration, rate int, ra
 	}
 	opa := filepath.Join(root, "bin", "opa")
 	psa := filepath.Join(root, "bin", "pod-security-webhook")
-	for _, p := range []string{opa, psa} {
+	for name, p := range map[string]string{"opa-server": opa, "psa-webhook": psa} {
+		if !want[name] {
+			continue
+		}
 		if _, err := os.Stat(p); err != nil {
 			return fmt.Errorf("%s is missing: run make tools", p)
 		}
@@ -137,24 +160,26 @@ func run(policy string, n, concurrency int, duration time.Duration, rate int, ra
 	roots.AppendCertsFromPEM(cb.CA)
 	client := httpsClient(&tls.Config{RootCAs: roots, ServerName: "localhost"}, max(concurrency, 64))
 
-	// The upstream webhook reads namespaces from an apiserver: the e2e one.
-	fmt.Fprintln(os.Stderr, "bench: starting etcd and kube-apiserver for the PSA webhook")
-	cl, err := cluster.Start(context.Background(), root, filepath.Join(dir))
-	if err != nil {
-		return err
-	}
-	defer cl.Stop()
-	cs, err := kubernetes.NewForConfig(cl.RestConfig())
-	if err != nil {
-		return err
-	}
-	if _, err := cs.CoreV1().Namespaces().Create(context.Background(),
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}, metav1.CreateOptions{}); err != nil {
-		return err
-	}
 	kubeconfig := filepath.Join(dir, "kubeconfig")
-	if err := cl.WriteKubeconfig(kubeconfig); err != nil {
-		return err
+	if want["psa-webhook"] {
+		// The upstream webhook reads namespaces from an apiserver: the e2e one.
+		fmt.Fprintln(os.Stderr, "bench: starting etcd and kube-apiserver for the PSA webhook")
+		cl, err := cluster.Start(context.Background(), root, filepath.Join(dir))
+		if err != nil {
+			return err
+		}
+		defer cl.Stop()
+		cs, err := kubernetes.NewForConfig(cl.RestConfig())
+		if err != nil {
+			return err
+		}
+		if _, err := cs.CoreV1().Namespaces().Create(context.Background(),
+			&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}, metav1.CreateOptions{}); err != nil {
+			return err
+		}
+		if err := cl.WriteKubeconfig(kubeconfig); err != nil {
+			return err
+		}
 	}
 	psaConfig := filepath.Join(dir, "psa.yaml")
 	if err := os.WriteFile(psaConfig, []byte(`apiVersion: pod-security.admission.config.k8s.io/v1
@@ -169,7 +194,7 @@ exemptions: {usernames: [], runtimeClasses: [], namespaces: []}
 	if err != nil {
 		return err
 	}
-	ports := make([]int, 3)
+	ports := make([]int, 4)
 	for i := range ports {
 		if ports[i], err = freePort(); err != nil {
 			return err
@@ -186,7 +211,11 @@ exemptions: {usernames: [], runtimeClasses: [], namespaces: []}
 		{name: "opa-server", url: base(ports[2]) + "/v1/data/charter/decision", ready: base(ports[2]) + "/health?bundles", body: opaInput, allowed: opaAllowed,
 			cmd: exec.Command(opa, "run", "--server", "--addr", "127.0.0.1:"+strconv.Itoa(ports[2]),
 				"--tls-cert-file", certFile, "--tls-private-key-file", keyFile, "--log-level", "error", "--bundle", bundlePath)},
+		{name: "charter+audit", url: base(ports[3]) + "/validate", ready: base(ports[3]) + "/readyz", body: identity, allowed: reviewAllowed,
+			cmd: exec.Command(self, "serve-charter", "-bundle", bundlePath, "-tls-cert", certFile, "-tls-key", keyFile,
+				"-listen", "127.0.0.1:"+strconv.Itoa(ports[3]), "-audit-log", filepath.Join(dir, "audit.jsonl"))},
 	}
+	targets = slices.DeleteFunc(targets, func(t *target) bool { return !want[t.name] })
 	reviews, err := corpus(n, namespace)
 	if err != nil {
 		return err
@@ -204,6 +233,7 @@ exemptions: {usernames: [], runtimeClasses: [], namespaces: []}
 		rss          int64
 	}
 	var rows []row
+	byName := map[string]row{}
 	for _, t := range targets {
 		if err := t.start(dir); err != nil {
 			return err
@@ -228,21 +258,33 @@ exemptions: {usernames: [], runtimeClasses: [], namespaces: []}
 		fmt.Fprintf(os.Stderr, "bench: %s: %d req/s for %s\n", t.name, rate, rateFor)
 		atRate := fixedRate(client, t, bodies, rate, rateFor)
 		rows = append(rows, row{name: t.name, denied: denied, tput: tput, atRate: atRate, rss: t.peakRSS()})
+		byName[t.name] = rows[len(rows)-1]
 		t.stop()
 	}
 
 	fmt.Printf("\nadmission webhooks, %d AdmissionReviews (Pods and Deployments, half violating PSS restricted), HTTPS keep-alive, %d in flight, GOMAXPROCS=%d\n",
 		n, concurrency, runtimeCPUs())
-	fmt.Printf("%-12s %10s %9s %9s %9s %9s %12s %8s %8s\n", "target", "req/s", "p50", "p99", "p50@"+strconv.Itoa(rate), "p99@"+strconv.Itoa(rate), "peak RSS", "denied", "errors")
+	fmt.Printf("%-13s %10s %9s %9s %9s %9s %12s %8s %8s\n", "target", "req/s", "p50", "p99", "p50@"+strconv.Itoa(rate), "p99@"+strconv.Itoa(rate), "peak RSS", "denied", "errors")
 	for _, r := range rows {
-		fmt.Printf("%-12s %10.0f %9s %9s %9s %9s %10.1f MiB %8d %8d\n", r.name, r.tput.rps(),
+		fmt.Printf("%-13s %10.0f %9s %9s %9s %9s %10.1f MiB %8d %8d\n", r.name, r.tput.rps(),
 			ms(r.tput.pct(0.5)), ms(r.tput.pct(0.99)), ms(r.atRate.pct(0.5)), ms(r.atRate.pct(0.99)),
 			float64(r.rss)/(1<<20), r.denied, r.tput.errors+r.atRate.errors)
 	}
-	ch, psaRow, opaRow := rows[0], rows[1], rows[2]
-	fmt.Printf("\ncharter / opa-server throughput: %.2fx (target >= 2x)\n", ch.tput.rps()/opaRow.tput.rps())
-	fmt.Printf("charter / psa-webhook throughput: %.2fx (target >= 0.5x)\n", ch.tput.rps()/psaRow.tput.rps())
-	fmt.Printf("charter p99 at %d req/s: %s (target < 5ms)\n", rate, ms(ch.atRate.pct(0.99)))
+	ch, haveCh := byName["charter"]
+	fmt.Println()
+	if opaRow, ok := byName["opa-server"]; ok && haveCh {
+		fmt.Printf("charter / opa-server throughput: %.2fx (target >= 2x)\n", ch.tput.rps()/opaRow.tput.rps())
+	}
+	if psaRow, ok := byName["psa-webhook"]; ok && haveCh {
+		fmt.Printf("charter / psa-webhook throughput: %.2fx (target >= 0.5x)\n", ch.tput.rps()/psaRow.tput.rps())
+	}
+	if haveCh {
+		fmt.Printf("charter p99 at %d req/s: %s (target < 5ms)\n", rate, ms(ch.atRate.pct(0.99)))
+	}
+	if au, ok := byName["charter+audit"]; ok && haveCh {
+		fmt.Printf("charter+audit (--audit-sync, fsync group commit) / charter throughput: %.2fx (target >= 0.8x); p99 at %d req/s %s\n",
+			au.tput.rps()/ch.tput.rps(), rate, ms(au.atRate.pct(0.99)))
+	}
 	fmt.Println("denied: of the corpus; the PSA webhook only warns on Deployments (it enforces on Pods), charter and opa deny both.")
 	return nil
 }
