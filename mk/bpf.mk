@@ -56,22 +56,26 @@ vmlinux: bpf-tools
 
 bench:: bench-agent
 
-# Agent overhead, agent off vs monitor vs enforce, as root. Each benchmark
-# interleaves the three modes in rounds and reports each mode's fastest round,
-# so load from elsewhere on the machine hits all modes alike.
+# Agent overhead: agent off vs monitor and enforce with a deny-list vs enforce
+# with allow-lists matched by identity, as root. Each benchmark interleaves the
+# modes in rounds and reports each mode's fastest round, so load from
+# elsewhere on the machine hits all modes alike. Exec is fork+exec of
+# /bin/true, connect a TCP connect to loopback, UDP an unconnected sendto.
 bench-agent:
 	@mkdir -p $(BIN)
-	@echo "== charter agent: exec and connect overhead, event throughput (test/kernel, needs root) =="
+	@echo "== charter agent: exec, connect and UDP send overhead, event throughput (test/kernel, needs root) =="
 	@$(GO) test -run '^$$' -bench 'Exec|Connect' -benchtime 2000x -timeout 30m ./test/kernel/ > $(BIN)/bench-agent.txt 2>&1 || (cat $(BIN)/bench-agent.txt; exit 1)
+	@$(GO) test -run '^$$' -bench 'UDP' -benchtime 200000x -timeout 30m ./test/kernel/ >> $(BIN)/bench-agent.txt 2>&1 || (cat $(BIN)/bench-agent.txt; exit 1)
 	@$(GO) test -run '^$$' -bench 'Events' -benchtime 200000x ./test/kernel/ >> $(BIN)/bench-agent.txt 2>&1 || (cat $(BIN)/bench-agent.txt; exit 1)
 	@grep -E 'hook path|SKIP' $(BIN)/bench-agent.txt | sort -u | sed 's/^ *//' || true
-	@awk '/^Benchmark(Exec|Connect)-/ { h = substr($$1, 10); sub(/-.*/, "", h); \
+	@awk '/^Benchmark(Exec|Connect|UDP)-/ { h = substr($$1, 10); sub(/-.*/, "", h); \
 	    for (i = 3; i < NF; i += 2) v[h, $$(i+1)] = $$i; n++; hs[n] = h } \
 	  /^BenchmarkEvents/ { for (i = 3; i < NF; i++) { if ($$(i+1) == "events/s") ev = $$i; if ($$(i+1) == "lost") lost = $$i } } \
 	  END { if (n == 0) { print "agent benchmarks skipped (see above)"; exit } \
-	    printf "%-9s %12s %14s %14s %12s %12s\n", "op", "off ns/op", "monitor ns/op", "enforce ns/op", "monitor/off", "enforce/off"; \
-	    for (j = 1; j <= n; j++) { h = hs[j]; printf "%-9s %12.0f %14.0f %14.0f %11.3fx %11.3fx\n", h, \
-	      v[h, "off-ns/op"], v[h, "monitor-ns/op"], v[h, "enforce-ns/op"], v[h, "monitor/off"], v[h, "enforce/off"] } \
+	    printf "%-8s %10s %10s %10s %10s %9s %9s %9s\n", "op", "off ns", "monitor", "deny-list", "allow-list", "mon/off", "deny/off", "allow/off"; \
+	    for (j = 1; j <= n; j++) { h = hs[j]; printf "%-8s %10.0f %10.0f %10.0f %10.0f %8.3fx %8.3fx %8.3fx\n", h, \
+	      v[h, "off-ns/op"], v[h, "monitor-ns/op"], v[h, "enforce-ns/op"], v[h, "allow-ns/op"], \
+	      v[h, "monitor/off"], v[h, "enforce/off"], v[h, "allow/off"] } \
 	    printf "events    %.0f events/s sustained, %d lost (default 4 MiB ring buffer)\n", ev, lost; \
-	    printf "kernel-accounted time per program run (bpf_stats): exec_tp %s ns, openat_tp %s ns, connect4 %s ns\n", \
-	      v["Exec", "exec_tp-ns/run"], v["Exec", "openat_tp-ns/run"], v["Connect", "connect4-ns/run"] }' $(BIN)/bench-agent.txt
+	    printf "kernel-accounted time per program run, allow-list mode (bpf_stats): exec_tp %s ns, connect4 %s ns, sendmsg4 %s ns\n", \
+	      v["Exec", "exec_tp-ns/run"], v["Connect", "connect4-ns/run"], v["UDP", "sendmsg4-ns/run"] }' $(BIN)/bench-agent.txt

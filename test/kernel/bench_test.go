@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -22,17 +23,34 @@ func benchRules() []agent.Rule {
 	}}}
 }
 
-// overhead runs op b.N times per mode (agent off, monitor, enforce), in
-// interleaved rounds so that load from elsewhere on the machine hits every
-// mode alike, and reports each mode's fastest round in ns/op and the ratios
-// to off. make bench prints the ratios.
+// benchAllowRules add allow-lists that admit what the benchmarks run
+// (/bin/true, this binary, the loopback listener), matched by identity.
+func benchAllowRules() []agent.Rule {
+	return append(benchRules(), agent.Rule{Article: "BENCH-ALLOW", Runtime: charter.Runtime{
+		Exec:    &charter.ExecRule{Allow: []string{"/bin/true", os.Args[0]}, DenyFileless: true},
+		Connect: &charter.ConnectRule{Allow: []string{"127.0.0.1/32"}},
+		Action:  "deny",
+	}})
+}
+
+// overhead runs op b.N times per mode (agent off, monitor and enforce with a
+// deny-list, enforce with allow-lists and identities too), in interleaved
+// rounds so that load from elsewhere on the machine hits every mode alike,
+// and reports each mode's fastest round in ns/op and the ratios to off.
+// make bench prints the ratios.
 func overhead(b *testing.B, op func(b *testing.B, cg *cgroup, n int)) {
 	const rounds = 10
 	modes := []struct {
-		name string
-		on   bool
-		mode agent.Mode
-	}{{"off", false, 0}, {"monitor", true, agent.ModeMonitor}, {"enforce", true, agent.ModeEnforce}}
+		name  string
+		on    bool
+		mode  agent.Mode
+		rules func() []agent.Rule
+	}{
+		{"off", false, 0, nil},
+		{"monitor", true, agent.ModeMonitor, benchRules},
+		{"enforce", true, agent.ModeEnforce, benchRules},
+		{"allow", true, agent.ModeEnforce, benchAllowRules},
+	}
 	cg := newCgroup(b, rootCgroup(b))
 	per := max(b.N/rounds, 1)
 	// The kernel's own accounting of program run time: a noise-free view of
@@ -48,7 +66,7 @@ func overhead(b *testing.B, op func(b *testing.B, cg *cgroup, n int)) {
 		for i, m := range modes {
 			var k *agent.Kernel
 			if m.on {
-				k = loadKernel(b, m.mode, benchRules(), cg.id)
+				k = loadKernel(b, m.mode, m.rules(), cg.id)
 				if r == 0 && m.mode == agent.ModeMonitor {
 					b.Logf("hook path exercised: %s", k.Hook().Description())
 				}
@@ -65,7 +83,7 @@ func overhead(b *testing.B, op func(b *testing.B, cg *cgroup, n int)) {
 					b.Fatal(err)
 				}
 				for _, s := range st {
-					if s.RunCount > 0 && m.mode == agent.ModeEnforce {
+					if s.RunCount > 0 && m.name == "allow" {
 						progNs[s.Name] = float64(s.PerRun().Nanoseconds())
 					}
 				}
@@ -77,8 +95,9 @@ func overhead(b *testing.B, op func(b *testing.B, cg *cgroup, n int)) {
 	for i, m := range modes {
 		b.ReportMetric(best[i], m.name+"-ns/op")
 	}
-	b.ReportMetric(best[1]/best[0], "monitor/off")
-	b.ReportMetric(best[2]/best[0], "enforce/off")
+	for i, m := range modes[1:] {
+		b.ReportMetric(best[i+1]/best[0], m.name+"/off")
+	}
 	for name, ns := range progNs {
 		b.ReportMetric(ns, name+"-ns/run")
 	}
@@ -107,6 +126,32 @@ func BenchmarkConnect(b *testing.B) {
 		cmd.Env = helperEnv("connect-loop")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			b.Fatalf("connect loop: %v: %s", err, out)
+		}
+	})
+}
+
+// BenchmarkUDP times unconnected UDP sends (sendto) from a process in the
+// scoped cgroup: the cgroup sendmsg4 program runs on every datagram.
+func BenchmarkUDP(b *testing.B) {
+	requireKernel(b)
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { pc.Close() })
+	go func() { // drain, so the socket buffer never fills
+		buf := make([]byte, 64)
+		for {
+			if _, _, err := pc.ReadFrom(buf); err != nil {
+				return
+			}
+		}
+	}()
+	overhead(b, func(b *testing.B, cg *cgroup, n int) {
+		cmd := cg.command(os.Args[0], pc.LocalAddr().String(), strconv.Itoa(n))
+		cmd.Env = helperEnv("udp-loop")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("udp loop: %v: %s", err, out)
 		}
 	})
 }

@@ -60,6 +60,19 @@ func helper(op string, args []string) int {
 				c.Close()
 			}
 		}
+	case "udp-loop": // ADDR N: N datagrams with sendto, for the UDP benchmark
+		n, _ := strconv.Atoi(args[1])
+		var ap netip.AddrPort
+		if ap, err = netip.ParseAddrPort(args[0]); err == nil {
+			var fd int
+			if fd, err = unix.Socket(unix.AF_INET, unix.SOCK_DGRAM, 0); err == nil {
+				sa := &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
+				for i := 0; i < n && err == nil; i++ {
+					err = unix.Sendto(fd, []byte("x"), 0, sa)
+				}
+				unix.Close(fd)
+			}
+		}
 	case "open-loop": // FILE N: N opens, for the event throughput benchmark
 		n, _ := strconv.Atoi(args[1])
 		for i := 0; i < n && err == nil; i++ {
