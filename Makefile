@@ -42,6 +42,7 @@ fuzz::
 	$(GO) test ./charter $(FUZZFLAGS) -fuzz '^FuzzParsePath$$'
 	$(GO) test ./compiler $(FUZZFLAGS) -fuzz '^FuzzCompile$$'
 	$(GO) test ./internal/manifest $(FUZZFLAGS) -fuzz '^FuzzParse$$'
+	$(GO) test ./internal/manifest $(FUZZFLAGS) -fuzz '^FuzzKubectlParity$$'
 	$(GO) test ./engine $(FUZZFLAGS) -fuzz '^FuzzNativeMatchesOPA$$'
 	$(GO) test ./engine $(FUZZFLAGS) -fuzz '^FuzzGrammarNativeMatchesOPA$$'
 

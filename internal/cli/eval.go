@@ -28,7 +28,8 @@ func newEvalCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "eval (--charter PATH | --bundle FILE) [--output text|json|sarif|junit|policyreport] PATH...|-",
 		Short: "Decide Kubernetes manifests against a charter or bundle",
-		Long: "Evaluates every object of multi-document YAML, JSON, directories (recursive) and - (stdin).\n" +
+		Long: "Evaluates every object `kubectl apply -R -f PATH...` would send: multi-document YAML, JSON streams,\n" +
+			"lists flattened as kubectl flattens them, directories (recursive, hidden ones too) and - (stdin).\n" +
 			"Exit codes: 0 all allowed, 1 any object denied, 2 bad input or usage.",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -1,19 +1,15 @@
 package manifest
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
-	"sort"
-	"strings"
 
 	"github.com/charter-dev/charter/charter"
-	"gopkg.in/yaml.v3"
+	"k8s.io/cli-runtime/pkg/resource"
 )
 
 // MaxFileSize bounds one input file.
@@ -22,15 +18,15 @@ const MaxFileSize = 64 << 20
 // Doc is one object read from an input.
 type Doc struct {
 	File   string
-	Index  int // document index within the file, from 0
-	Line   int // line the document starts on
+	Index  int // object index within the file, from 0, in the order kubectl sends them
+	Line   int // line the object starts on (0: unknown)
 	Object map[string]any
 }
 
 // Kind, Namespace and Name read the object's identity for reports.
 func (d Doc) Kind() string      { return str(d.Object, "kind") }
-func (d Doc) Namespace() string { return str(meta(d.Object), "namespace") }
-func (d Doc) Name() string      { return str(meta(d.Object), "name") }
+func (d Doc) Namespace() string { return str(metadata(d.Object), "namespace") }
+func (d Doc) Name() string      { return str(metadata(d.Object), "name") }
 
 // APIVersion is the object's apiVersion (the carried object's, for an AdmissionReview).
 func (d Doc) APIVersion() string {
@@ -44,7 +40,7 @@ func (d Doc) APIVersion() string {
 	return str(d.Object, "apiVersion")
 }
 
-func meta(o map[string]any) map[string]any {
+func metadata(o map[string]any) map[string]any {
 	// An AdmissionReview is reported by the object it carries.
 	if o["kind"] == "AdmissionReview" {
 		if req, ok := o["request"].(map[string]any); ok {
@@ -69,8 +65,9 @@ type Source struct {
 	stdin []byte
 }
 
-// Sources lists the inputs named by paths: "-" is standard input, a
-// directory is walked for .yaml, .yml and .json files.
+// Sources lists the inputs named by paths as `kubectl apply -R -f` does: "-"
+// is standard input, a directory is walked for .json, .yaml and .yml files
+// (hidden ones too), a path that does not exist is a glob pattern.
 func Sources(paths []string, stdin io.Reader) ([]Source, charter.ErrorList) {
 	var out []Source
 	var errs charter.ErrorList
@@ -142,124 +139,37 @@ func readFile(p string) ([]byte, error) {
 	return data, nil
 }
 
+// expand lists the files `kubectl apply -R -f p` reads: p itself when it is
+// a file (any extension), every .json, .yaml and .yml file below it when it
+// is a directory (hidden directories and files included, symbolic links to
+// directories not followed), or the matches of p as a glob pattern when no
+// such path exists. The walk is cli-runtime's own.
 func expand(p string) ([]string, error) {
-	fi, err := os.Stat(p)
-	if err != nil {
-		return nil, errors.Unwrap(err)
-	}
-	if !fi.IsDir() {
-		return []string{p}, nil
+	paths := []string{p}
+	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+		matches, gerr := filepath.Glob(p)
+		if gerr != nil {
+			return nil, fmt.Errorf("pattern %q is not valid: %v", p, gerr)
+		}
+		if len(matches) == 0 {
+			return nil, errors.Unwrap(err)
+		}
+		paths = matches
 	}
 	var out []string
-	err = filepath.WalkDir(p, func(f string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
+	for _, m := range paths {
+		if _, err := os.Stat(m); err != nil {
+			return out, errors.Unwrap(err)
 		}
-		if e.IsDir() {
-			if f != p && strings.HasPrefix(e.Name(), ".") {
-				return filepath.SkipDir
+		visitors, err := resource.ExpandPathsToFileVisitors(nil, m, true, resource.FileExtensions, nil)
+		for _, v := range visitors {
+			if f, ok := v.(*resource.FileVisitor); ok {
+				out = append(out, f.Path)
 			}
-			return nil
 		}
-		switch filepath.Ext(f) {
-		case ".yaml", ".yml", ".json":
-			out = append(out, f)
-		}
-		return nil
-	})
-	sort.Strings(out)
-	return out, err
-}
-
-// Parse splits data into documents and decodes each the way kubectl does
-// (sigs.k8s.io/yaml: YAML 1.1 booleans such as yes/on are true, JSON numbers).
-// Empty documents are skipped but keep their index; a document that is not a
-// mapping is an error. Errors carry file:line:col.
-func Parse(file string, data []byte) ([]Doc, charter.ErrorList) {
-	var docs []Doc
-	var errs charter.ErrorList
-	for i, chunk := range splitDocuments(data) {
-		if chunk.empty() {
-			continue
-		}
-		obj, err := charter.DecodeKubernetes(chunk.text)
 		if err != nil {
-			errs = append(errs, chunk.error(file, err))
-			continue
-		}
-		m, ok := obj.(map[string]any)
-		if !ok {
-			errs.Add(charter.Pos{File: file, Line: chunk.firstLine(), Col: 1}, "document %d is not an object", i)
-			continue
-		}
-		docs = append(docs, Doc{File: file, Index: i, Line: chunk.firstLine(), Object: m})
-	}
-	return docs, errs
-}
-
-// chunk is one document's text and the line it starts on.
-type chunk struct {
-	text []byte
-	line int // 1-based line of text[0] in the file
-}
-
-var separator = regexp.MustCompile(`^---(\s|$)`)
-
-// splitDocuments cuts data at "---" lines, as kubectl does. Content after
-// "--- " on the separator line belongs to the next document (columns kept).
-// A leading part with only comments or blanks is not a document.
-func splitDocuments(data []byte) []chunk {
-	var out []chunk
-	lines := bytes.SplitAfter(data, []byte("\n"))
-	cur := chunk{line: 1}
-	for n, l := range lines {
-		if separator.Match(l) {
-			if len(out) > 0 || !cur.empty() {
-				out = append(out, cur)
-			}
-			rest := append(bytes.Repeat([]byte(" "), 3), l[3:]...)
-			cur = chunk{text: rest, line: n + 1}
-			continue
-		}
-		cur.text = append(cur.text, l...)
-	}
-	if len(out) == 0 || !cur.empty() || len(bytes.TrimSpace(cur.text)) > 0 {
-		out = append(out, cur)
-	}
-	return out
-}
-
-// empty reports a document holding only blanks and comments.
-func (c chunk) empty() bool {
-	for _, l := range bytes.Split(c.text, []byte("\n")) {
-		t := bytes.TrimSpace(l)
-		if len(t) > 0 && t[0] != '#' {
-			return false
+			return out, err
 		}
 	}
-	return true
-}
-
-// firstLine is the file line of the document's first content line.
-func (c chunk) firstLine() int {
-	for i, l := range bytes.Split(c.text, []byte("\n")) {
-		t := bytes.TrimSpace(l)
-		if len(t) > 0 && t[0] != '#' {
-			return c.line + i
-		}
-	}
-	return c.line
-}
-
-// error positions a decoding error. yaml.v3 and a second parser locate
-// syntax errors; other errors point at the document's first line.
-func (c chunk) error(file string, err error) *charter.Error {
-	var n yaml.Node
-	if v3err := yaml.Unmarshal(c.text, &n); v3err != nil {
-		e := charter.SyntaxError(file, c.text, v3err)
-		e.Pos.Line += c.line - 1
-		return e
-	}
-	msg := strings.TrimPrefix(err.Error(), "error converting YAML to JSON: ")
-	return &charter.Error{Pos: charter.Pos{File: file, Line: c.firstLine(), Col: 1}, Msg: msg}
+	return out, nil
 }

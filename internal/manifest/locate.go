@@ -1,0 +1,232 @@
+package manifest
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/charter-dev/charter/charter"
+	"gopkg.in/yaml.v3"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	sigsyaml "sigs.k8s.io/yaml"
+)
+
+// spot is where one non-empty document kubectl decodes sits in its file: its
+// text and the 1-based line of text[0]. Positions are for reports only; the
+// objects themselves come from kubectl's decoder.
+type spot struct {
+	text []byte
+	line int
+}
+
+type spots []spot
+
+// at is the n-th non-empty document, or a spot without a position.
+func (s spots) at(n int) spot {
+	if n < len(s) {
+		return s[n]
+	}
+	return spot{}
+}
+
+// locate finds the documents the way utilyaml.YAMLOrJSONDecoder cuts them:
+// a JSON stream when the first 4096 bytes start with "{" (turning to YAML
+// after a failure on the first or second object), else YAML documents
+// cut by its own YAMLReader.
+func locate(data []byte) spots {
+	head := data
+	if len(head) > 4096 {
+		head = head[:4096]
+	}
+	if !utilyaml.IsJSONBuffer(head) {
+		return locateYAML(data, 1)
+	}
+	var out spots
+	dec := json.NewDecoder(bytes.NewReader(data))
+	count, end := 0, 0
+	for {
+		start := int(dec.InputOffset())
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			if err == io.EOF || count > 1 {
+				if err != io.EOF {
+					out = append(out, spot{line: lineAt(data, start)})
+				}
+				return out
+			}
+			rest := end + leadingBlankLine(data[end:])
+			return append(out, locateYAML(data[rest:], lineAt(data, rest))...)
+		}
+		count++
+		end = int(dec.InputOffset())
+		start += len(data[start:end]) - len(bytes.TrimLeftFunc(data[start:end], unicode.IsSpace))
+		if t := bytes.TrimSpace(raw); len(t) > 0 && !bytes.Equal(t, []byte("null")) {
+			out = append(out, spot{text: data[start:end], line: lineAt(data, start)})
+		}
+	}
+}
+
+// leadingBlankLine is how many bytes of white space the decoder eats before
+// turning to YAML: up to and including the first newline.
+func leadingBlankLine(b []byte) int {
+	n := 0
+	for n < len(b) {
+		r, sz := utf8.DecodeRune(b[n:])
+		if !unicode.IsSpace(r) {
+			return n
+		}
+		n += sz
+		if r == '\n' {
+			return n
+		}
+	}
+	return n
+}
+
+func locateYAML(data []byte, base int) spots {
+	var out spots
+	norm := bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	cursor := 0
+	for {
+		doc, err := r.Read()
+		if len(doc) > 0 {
+			off := findLines(norm, cursor, doc[:len(doc)-1])
+			s := spot{text: doc}
+			if off >= 0 {
+				s.line = base + bytes.Count(norm[:off], []byte("\n"))
+				cursor = off + len(doc) - 1
+			}
+			j, jerr := sigsyaml.YAMLToJSON(doc)
+			if t := bytes.TrimSpace(j); jerr != nil || (len(t) > 0 && !bytes.Equal(t, []byte("null"))) {
+				out = append(out, s)
+			}
+		}
+		if err != nil {
+			if err != io.EOF {
+				out = append(out, spot{line: base + badSeparatorLine(norm, cursor)})
+			}
+			return out
+		}
+	}
+}
+
+// badSeparatorLine is the 0-based line of the first "---" line after from
+// that carries more than a comment, which YAMLReader refuses.
+func badSeparatorLine(data []byte, from int) int {
+	line := bytes.Count(data[:from], []byte("\n"))
+	if from > 0 && data[from-1] != '\n' {
+		line++ // from is inside a line: start at the next one
+		from += bytes.IndexByte(data[from:], '\n') + 1
+	}
+	for _, l := range bytes.SplitAfter(data[from:], []byte("\n")) {
+		if rest, ok := bytes.CutPrefix(l, []byte("---")); ok {
+			if t := strings.TrimSpace(string(rest)); len(t) > 0 && t[0] != '#' {
+				return line
+			}
+		}
+		line++
+	}
+	return line
+}
+
+// findLines finds text in data at or after from, starting at a line start.
+func findLines(data []byte, from int, text []byte) int {
+	for from <= len(data) {
+		i := bytes.Index(data[from:], text)
+		if i < 0 {
+			return -1
+		}
+		at := from + i
+		if at == 0 || data[at-1] == '\n' {
+			return at
+		}
+		from = at + 1
+	}
+	return -1
+}
+
+func lineAt(data []byte, off int) int {
+	return 1 + bytes.Count(data[:off], []byte("\n"))
+}
+
+// line is the file line of the object at the items path: the document's
+// first content line, or its items[i]...items[j] element.
+func (s spot) lineOf(path []int) int {
+	if s.line == 0 {
+		return 0
+	}
+	first := s.line + firstContentLine(s.text)
+	if len(path) == 0 {
+		return first
+	}
+	var root yaml.Node
+	if yaml.Unmarshal(s.text, &root) != nil || len(root.Content) == 0 {
+		return first
+	}
+	n := root.Content[0]
+	for _, i := range path {
+		items := mappingValue(n, "items")
+		if items == nil || items.Kind != yaml.SequenceNode || i >= len(items.Content) {
+			return first
+		}
+		n = items.Content[i]
+	}
+	return s.line + n.Line - 1
+}
+
+func mappingValue(n *yaml.Node, key string) *yaml.Node {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// firstContentLine is the 0-based line of text's first line that is not
+// blank, a comment or a "---" marker (YAMLReader keeps leading ones).
+func firstContentLine(text []byte) int {
+	for i, l := range bytes.Split(text, []byte("\n")) {
+		if rest, ok := bytes.CutPrefix(l, []byte("---")); ok {
+			l = rest
+		}
+		t := bytes.TrimSpace(l)
+		if len(t) > 0 && t[0] != '#' {
+			return i
+		}
+	}
+	return 0
+}
+
+func (s spot) pos(file string, path []int) charter.Pos {
+	p := charter.Pos{File: file, Line: s.lineOf(path)}
+	if p.Line > 0 {
+		p.Col = 1
+	}
+	return p
+}
+
+// syntaxError positions a decoding error: yaml.v3 and a second parser
+// locate syntax errors in the document; other errors point at its first line.
+func (s spot) syntaxError(file string, err error) *charter.Error {
+	msg := strings.TrimPrefix(err.Error(), "error converting YAML to JSON: ")
+	var se utilyaml.YAMLSyntaxError
+	if s.text != nil && (errors.As(err, &se) || strings.HasPrefix(msg, "yaml: ")) {
+		var n yaml.Node
+		if v3err := yaml.Unmarshal(s.text, &n); v3err != nil {
+			e := charter.SyntaxError(file, s.text, v3err)
+			e.Pos.Line += s.line - 1
+			return e
+		}
+	}
+	return &charter.Error{Pos: s.pos(file, nil), Msg: msg}
+}
