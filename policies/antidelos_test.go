@@ -110,7 +110,7 @@ func TestAntiDelosMessages(t *testing.T) {
 		},
 		{
 			"testdata/anti-delos/deployment-no-limits.yaml", "AD-003", "spec.template.spec.containers[0].resources.limits.memory",
-			"container api does not set spec.template.spec.containers[0].resources.limits.memory; " +
+			"container api needs spec.template.spec.containers[0].resources.limits.memory above zero (found <none>); " +
 				"set cpu and memory under both resources.requests and resources.limits",
 		},
 		{
