@@ -174,8 +174,7 @@ func TestAgentAntiDelosRuntime(t *testing.T) {
 	root := rootCgroup(t)
 	cg := newCgroup(t, root)
 	dir := t.TempDir()
-	hardlink := filepath.Join(dir, "innocent")
-	link(t, "/usr/bin/bash", hardlink)
+	hardlink := linkNear(t, "/usr/bin/bash", "innocent")
 	audit := &memAudit{}
 	ag, err := agent.New(agent.Options{
 		Source:      agent.CharterSource{Paths: []string{"../../policies/anti-delos.yaml"}},

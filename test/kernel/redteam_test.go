@@ -100,6 +100,29 @@ func copyFile(t *testing.T, src, dst string) {
 	}
 }
 
+// linkNear hard-links src under a new name in a temporary directory on src's
+// filesystem (the test's temp dir when it is one, else /var/tmp or
+// /usr/local) and returns the link's path.
+func linkNear(t *testing.T, src, name string) string {
+	t.Helper()
+	for _, parent := range []string{"", "/var/tmp", "/usr/local"} {
+		dir := t.TempDir()
+		if parent != "" {
+			var err error
+			if dir, err = os.MkdirTemp(parent, "charter-test-"); err != nil {
+				continue
+			}
+			t.Cleanup(func() { os.RemoveAll(dir) })
+		}
+		dst := filepath.Join(dir, name)
+		if err := os.Link(src, dst); err == nil {
+			return dst
+		}
+	}
+	skipOrFail(t, fmt.Sprintf("no writable directory on the filesystem of %s for a hard link", src))
+	return ""
+}
+
 func link(t *testing.T, src, dst string) {
 	t.Helper()
 	if err := os.Link(src, dst); err != nil {
@@ -112,8 +135,7 @@ func TestRedTeamDenyList(t *testing.T) {
 	cg := newCgroup(t, rootCgroup(t))
 	dir := t.TempDir()
 	tool := copyBinary(t, dir, "tool")
-	hardlink := filepath.Join(dir, "hl")
-	link(t, bash, hardlink)
+	hardlink := linkNear(t, bash, "hl")
 	symlink := filepath.Join(dir, "sym")
 	if err := os.Symlink(bash, symlink); err != nil {
 		t.Fatal(err)
@@ -193,8 +215,7 @@ func TestRedTeamAllowList(t *testing.T) {
 	cg := newCgroup(t, rootCgroup(t))
 	dir := t.TempDir()
 	touchCopy := copyBinary(t, dir, "touch-copy")
-	touchLink := filepath.Join(dir, "touch-link")
-	link(t, "/usr/bin/touch", touchLink)
+	touchLink := linkNear(t, "/usr/bin/touch", "touch-link")
 	cp := filepath.Join(dir, "bash-copy")
 	copyFile(t, bash, cp)
 	sh := filepath.Join(dir, "mc-sh")
