@@ -13,6 +13,11 @@ import (
 
 func build(t *testing.T, path string) Files {
 	t.Helper()
+	return buildTB(t, path)
+}
+
+func buildTB(t testing.TB, path string) Files {
+	t.Helper()
 	c, err := charter.Load(path)
 	if err != nil {
 		t.Fatal(err)
