@@ -109,8 +109,8 @@ func (k *keypair) GetHashAlgorithm() protocommon.HashAlgorithm { return k.alg.Ge
 func (k *keypair) GetSigningAlgorithm() protocommon.PublicKeyDetails {
 	return k.alg.GetSignatureAlgorithm()
 }
-func (k *keypair) GetHint() []byte          { return k.hint }
-func (k *keypair) GetKeyAlgorithm() string  { return "ECDSA" }
+func (k *keypair) GetHint() []byte         { return k.hint }
+func (k *keypair) GetKeyAlgorithm() string { return "ECDSA" }
 func (k *keypair) GetPublicKey() crypto.PublicKey {
 	pub, _ := k.sv.PublicKey()
 	return pub
