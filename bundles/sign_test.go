@@ -354,3 +354,23 @@ func TestSigstoreBundleRoundTrip(t *testing.T) {
 		t.Errorf("malformed bundle: %v, want a verification failure", err)
 	}
 }
+
+func TestVerifyRejectsDataAfterSignedJSON(t *testing.T) {
+	sv := newSigner(t)
+	f := signed(t, sv)
+	f["data.json"] = append(bytes.Clone(f["data.json"]), []byte(`{"charter":{"info":{}}}`)...)
+	_, err := Verify(f, sv)
+	wantFailure(t, err, "data.json has data after its JSON document")
+}
+
+// Reformatted JSON has the same OPA digest; the signed revision still
+// binds the exact bytes.
+func TestVerifyRejectsReformattedFile(t *testing.T) {
+	sv := newSigner(t)
+	f := signed(t, sv)
+	var doc any
+	json.Unmarshal(f["data.json"], &doc)
+	f["data.json"], _ = json.Marshal(doc)
+	_, err := Verify(f, sv)
+	wantFailure(t, err, "the files do not match the signed revision")
+}

@@ -1,10 +1,12 @@
 package bundles
 
 import (
+	"bytes"
 	"crypto"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"time"
@@ -75,6 +77,9 @@ func Verify(files Files, trusted ...signature.Verifier) (*Verified, error) {
 		return nil, err
 	}
 	if err := checkFiles(files, claims.Files); err != nil {
+		return nil, err
+	}
+	if err := checkRevision(files); err != nil {
 		return nil, err
 	}
 	r, err := releaseOf(files[".manifest"])
@@ -201,6 +206,9 @@ func checkFiles(files Files, listed []bundle.FileInfo) error {
 		if !ok || fi.Name == SignaturesFile {
 			return fail("%s is listed in the signature but missing from the bundle", fi.Name)
 		}
+		if err := singleJSONValue(fi.Name, data); err != nil {
+			return err
+		}
 		got, err := fileDigest(fi.Name, data, bundle.HashingAlgorithm(fi.Algorithm))
 		if err != nil {
 			return fail("%s cannot be hashed as signed (%s): %v", fi.Name, fi.Algorithm, err)
@@ -213,6 +221,40 @@ func checkFiles(files Files, listed []bundle.FileInfo) error {
 		if !seen[n] && n != SignaturesFile {
 			return fail("%s is not covered by the signature (added after signing)", n)
 		}
+	}
+	return nil
+}
+
+// singleJSONValue: OPA hashes a JSON document by its parsed value, so bytes
+// after the first value would ride along unsigned; refuse them.
+func singleJSONValue(name string, data []byte) error {
+	if name != ".manifest" && !strings.HasSuffix(name, ".json") {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return fail("%s is not valid JSON: %v", name, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return fail("%s has data after its JSON document, which the signature does not cover", name)
+	}
+	return nil
+}
+
+// checkRevision: a charter revision is the SHA-256 of every file's bytes, and
+// it sits in the signed manifest, so it binds the exact bytes (OPA's digests
+// of JSON files only bind their parsed values).
+func checkRevision(files Files) error {
+	m, err := files.Manifest()
+	if err != nil {
+		return fail("%v", err)
+	}
+	if !strings.HasPrefix(m.Revision, "sha256:") {
+		return nil // not built by charter: OPA's digests are all there is
+	}
+	if got := files.digest(); got != m.Revision {
+		return fail("the files do not match the signed revision %s (they hash to %s)", m.Revision, got)
 	}
 	return nil
 }

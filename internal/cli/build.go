@@ -19,6 +19,7 @@ type buildOptions struct {
 
 func newBuildCommand() *cobra.Command {
 	o := &buildOptions{}
+	sign := &buildSignOptions{}
 	cmd := &cobra.Command{
 		Use:   "build [-o FILE.tar.gz | --format dir -o DIR] PATH...",
 		Short: "Compile charters into a deterministic OPA bundle",
@@ -38,6 +39,9 @@ func newBuildCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if files, err = sign.apply(cmd, files, o.Output); err != nil {
+				return err
+			}
 			switch o.Format {
 			case "tar.gz", "tgz":
 				data, err := files.TarGz()
@@ -50,6 +54,9 @@ func newBuildCommand() *cobra.Command {
 				}
 				if err := os.WriteFile(o.Output, data, 0o644); err != nil {
 					return badInput(err)
+				}
+				if err := sign.writeSigstore(o.Output, data); err != nil {
+					return err
 				}
 			case "dir":
 				if o.Output == "-" {
@@ -70,6 +77,7 @@ func newBuildCommand() *cobra.Command {
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "bundle.tar.gz", "output file, directory, or - for stdout")
 	cmd.Flags().StringVar(&o.Format, "format", "tar.gz", "tar.gz or dir")
 	cmd.Flags().BoolVar(&o.Tests, "tests", false, "also write the articles' inline tests as Rego tests (charter/tests/), for opa test")
+	sign.AddFlags(cmd)
 	return cmd
 }
 

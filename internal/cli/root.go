@@ -58,7 +58,7 @@ func NewRoot(s Streams) *cobra.Command {
 	webhook := newWebhookCommand()
 	webhook.AddCommand(newWebhookReviewCommand())
 	root.AddCommand(newValidateCommand(), newBuildCommand(), newEvalCommand(), newTestCommand(), webhook, newAgentCommand())
-	root.AddCommand(newKeysCommand())
+	root.AddCommand(newKeysCommand(), newBundleCommand())
 	root.AddCommand(newAuditCommand())
 	return root
 }
