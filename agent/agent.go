@@ -263,12 +263,15 @@ func (a *Agent) handle(e Event) {
 		Header:  audit.Header{Time: time.Now().UTC(), Source: "agent", Decision: e.Verdict},
 		Node:    a.opts.Node,
 		Article: r.Article, Title: r.Title, Severity: r.Severity,
-		Kind: e.Kind, Verdict: e.Verdict, Mode: a.opts.Mode.String(), Hook: e.Hook,
+		Kind: e.Kind, Verdict: e.Verdict, Mode: a.opts.Mode.String(), Hook: e.Hook, Match: e.Match,
 		PID: e.PID, PPID: e.PPID, UID: e.UID, Comm: e.Comm, Path: e.Path, Args: e.Args, Write: e.Write,
 		CgroupID: e.CgroupID,
 	}
 	if e.Kind == "connect" {
 		rec.Dest = e.Dest.String()
+	}
+	if e.Kind == "exec" {
+		rec.Identity = e.Ident.String()
 	}
 	if eng != nil {
 		a.decide(eng, e, same, &rec)

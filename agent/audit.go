@@ -21,6 +21,8 @@ type AuditRecord struct {
 	Verdict  string   `json:"verdict"`            // audit, monitor, denied
 	Mode     string   `json:"mode"`
 	Hook     string   `json:"hook"`
+	Match    string   `json:"match,omitempty"`    // why the kernel matched: listed, identity, fileless, not-allowed
+	Identity string   `json:"identity,omitempty"` // exec: the file's device and inode, major:minor/inode
 	PID      uint32   `json:"pid"`
 	PPID     uint32   `json:"ppid"`
 	UID      uint32   `json:"uid"`

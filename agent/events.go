@@ -29,12 +29,12 @@ type Event struct {
 	Write    bool           // open: write access asked
 	Flags    uint32         // open: flags
 	Dest     netip.AddrPort // connect
-	Match    string         // path, identity, fileless, not-allowed
+	Match    string         // listed (the path or destination), identity, fileless, not-allowed
 	Ident    Ident          // exec: the executed file's identity
 	Fileless bool           // exec: the file has no path on a filesystem
 }
 
-var matches = map[uint8]string{1: "path", 2: "identity", 3: "fileless", 4: "not-allowed"}
+var matches = map[uint8]string{1: "listed", 2: "identity", 3: "fileless", 4: "not-allowed"}
 
 var kinds = map[uint8]string{1: "exec", 2: "connect", 3: "open"}
 

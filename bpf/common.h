@@ -65,7 +65,7 @@ enum hook {
 
 /* Why a rule matched. */
 enum match {
-	MATCH_PATH = 1,        /* the path (resolved, as passed, or the script interpreter) */
+	MATCH_LISTED = 1,      /* exec: the path (resolved, as passed, or the interpreter); connect: the destination */
 	MATCH_IDENTITY = 2,    /* device and inode of a listed file */
 	MATCH_FILELESS = 3,    /* runtime.exec.denyFileless: no path on a filesystem */
 	MATCH_NOT_ALLOWED = 4, /* outside an allow-list */

@@ -23,7 +23,7 @@ static __always_inline int connect_check(__u8 hook, __u16 family, __u8 addr[16],
 	struct agent_config *cfg = get_config();
 	if (!cfg || !in_scope(cfg))
 		return 1;
-	__u8 match = MATCH_PATH; /* the destination is listed */
+	__u8 match = MATCH_LISTED; /* the destination is listed */
 	struct rule_ref *r = lookup_net(addr, port);
 	if (!r) {
 		match = MATCH_NOT_ALLOWED;

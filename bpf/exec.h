@@ -74,7 +74,7 @@ static __always_inline struct rule_ref *exec_match(struct scratch *s, struct lin
 	x->id.ino = BPF_CORE_READ(inode, i_ino);
 	x->id.dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	x->fileless = is_fileless(f, inode);
-	x->match = MATCH_PATH;
+	x->match = MATCH_LISTED;
 	int start = resolve_path(s, &f->f_path);
 
 	bpf_probe_read_kernel_str(s->key.path, PATH_LEN, &s->buf[start]);

@@ -212,18 +212,18 @@ func TestAgentAntiDelosRuntime(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("run: %v", err)
 	}
-	want := []struct{ article, message string }{
-		{"AD-017", "the same file (device and inode)"},
-		{"AD-017", "exec of memfd:payload is denied by runtime.exec.denyFileless"},
-		{"AD-018", "connect to 169.254.169.254 port 80"},
+	want := []struct{ article, match, message string }{
+		{"AD-017", "identity", "the same file (device and inode)"},
+		{"AD-017", "fileless", "exec of memfd:payload is denied by runtime.exec.denyFileless"},
+		{"AD-018", "listed", "connect to 169.254.169.254 port 80"},
 	}
 	if len(recs) != len(want) {
 		t.Fatalf("audit records: %d, want %d: %+v", len(recs), len(want), recs)
 	}
 	for i, w := range want {
 		r := recs[i]
-		t.Logf("audit: article=%s verdict=%s hook=%s path=%s dest=%s action=%s message=%q", r.Article, r.Verdict, r.Hook, r.Path, r.Dest, r.Action, r.Message)
-		if r.Article != w.article || r.Verdict != "denied" || r.Action != "deny" || !strings.Contains(r.Message, w.message) {
+		t.Logf("audit: article=%s verdict=%s hook=%s match=%s identity=%s path=%s dest=%s action=%s message=%q", r.Article, r.Verdict, r.Hook, r.Match, r.Identity, r.Path, r.Dest, r.Action, r.Message)
+		if r.Article != w.article || r.Match != w.match || r.Verdict != "denied" || r.Action != "deny" || !strings.Contains(r.Message, w.message) {
 			t.Errorf("audit record %d = %+v, want %s denied with the engine's %q", i, r, w.article, w.message)
 		}
 	}
