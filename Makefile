@@ -45,6 +45,7 @@ fuzz::
 	$(GO) test ./internal/manifest $(FUZZFLAGS) -fuzz '^FuzzKubectlParity$$'
 	$(GO) test ./engine $(FUZZFLAGS) -fuzz '^FuzzNativeMatchesOPA$$'
 	$(GO) test ./engine $(FUZZFLAGS) -fuzz '^FuzzGrammarNativeMatchesOPA$$'
+	$(GO) test ./engine $(FUZZFLAGS) -fuzz '^FuzzQuantity$$'
 
 fuzz:: fuzz-webhook
 

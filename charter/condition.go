@@ -2,12 +2,12 @@ package charter
 
 import (
 	"fmt"
+	"math/big"
 	"regexp"
+	"strconv"
 	"strings"
 
-	"github.com/gobwas/glob"
 	"gopkg.in/yaml.v3"
-	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // Operators a leaf may use.
@@ -130,7 +130,7 @@ func checkOperand(l *Leaf) error {
 		if !ok {
 			return fmt.Errorf("operator %s needs a string pattern", l.Op)
 		}
-		if _, err := glob.Compile(s); err != nil {
+		if _, err := CompileGlob(s); err != nil {
 			return fmt.Errorf("bad glob %q: %v", s, err)
 		}
 	case "prefix", "suffix", "contains", "notPrefix", "notSuffix", "notContains":
@@ -140,8 +140,11 @@ func checkOperand(l *Leaf) error {
 	case "lt", "lte", "gt", "gte":
 		switch v := l.Value.(type) {
 		case int64, float64:
+			if _, err := OperandNanos(v); err != nil {
+				return fmt.Errorf("operator %s: %v is out of range", l.Op, v)
+			}
 		case string:
-			if _, err := resource.ParseQuantity(v); err != nil {
+			if _, err := OperandNanos(v); err != nil {
 				return fmt.Errorf("operator %s: %q is neither a number nor a Kubernetes quantity (like 500m or 1Gi)", l.Op, v)
 			}
 		default:
@@ -149,6 +152,32 @@ func checkOperand(l *Leaf) error {
 		}
 	}
 	return nil
+}
+
+// OperandNanos is the value of an lt, lte, gt or gte operand (a number or a
+// quantity string) in nanos, as Nanos reads it.
+func OperandNanos(v any) (*big.Int, error) {
+	var text string
+	switch x := v.(type) {
+	case int64:
+		text = strconv.FormatInt(x, 10)
+	case float64:
+		text = strconv.FormatFloat(x, 'g', -1, 64)
+	case string:
+		text = x
+	default:
+		return nil, fmt.Errorf("%v is not a number", v)
+	}
+	n, err := Nanos(text)
+	if err != nil {
+		return nil, err
+	}
+	// The bundle's program carries the operand as decimal text that must
+	// read as a float64 (about 1.8e308).
+	if _, err := strconv.ParseFloat(NanosText(n), 64); err != nil {
+		return nil, fmt.Errorf("%v is out of range", v)
+	}
+	return n, nil
 }
 
 // checkRoots reports paths and message placeholders whose root is unknown.

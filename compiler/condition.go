@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/charter-dev/charter/charter"
-	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // args are the three values every generated function takes: the object, the
@@ -239,7 +238,7 @@ func test(l *charter.Leaf, v string) []string {
 		return []string{fmt.Sprintf("is_string(%s)", v), "not " + stringTest(op, term(l.Value), v)}
 	case "lt", "lte", "gt", "gte":
 		ops := map[string]string{"lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
-		return []string{fmt.Sprintf("lib.quantity(%s) %s %s", v, ops[l.Op], number(l.Value))}
+		return []string{fmt.Sprintf("lib.nanos(%s) %s %s # %s", v, ops[l.Op], nanos(l.Value), operandText(l.Value))}
 	}
 	panic("compiler: unknown operator " + l.Op) // the parser rejects unknown operators
 }
@@ -259,16 +258,35 @@ func stringTest(op, t, v string) string {
 	return fmt.Sprintf("contains(%s, %s)", v, t)
 }
 
-// number renders a numeric operand; quantities become their value.
-func number(v any) string {
-	switch n := v.(type) {
-	case int64:
-		return strconv.FormatInt(n, 10)
-	case float64:
-		return strconv.FormatFloat(n, 'f', -1, 64)
-	case string:
-		q := resource.MustParse(n)
-		return strconv.FormatFloat(q.AsApproximateFloat64(), 'f', -1, 64)
+// nanos renders a numeric operand as lib.nanos reads values: a whole number
+// of 10^-9 units (the parser guarantees the operand is one).
+func nanos(v any) string {
+	n, err := charter.OperandNanos(v)
+	if err != nil {
+		panic(fmt.Sprintf("compiler: %v is not a number or quantity: %v", v, err))
 	}
-	panic(fmt.Sprintf("compiler: %v is not a number", v))
+	return n.String()
+}
+
+// number renders a numeric operand as the shortest decimal of its value, for
+// the program: 500m as 0.5, 1Gi as 1073741824.
+func number(v any) string {
+	n, err := charter.OperandNanos(v)
+	if err != nil {
+		panic(fmt.Sprintf("compiler: %v is not a number or quantity: %v", v, err))
+	}
+	return charter.NanosText(n)
+}
+
+// operandText is the operand as the charter writes it, for a comment.
+func operandText(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	}
+	return fmt.Sprint(v)
 }

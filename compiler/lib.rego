@@ -128,10 +128,103 @@ namespace_matches(patterns) if {
 	glob.match(p, null, namespace)
 }
 
-# quantity reads numbers and Kubernetes quantities (500m, 1Gi) as numbers.
-quantity(x) := x if is_number(x)
+# nanos reads a number or a Kubernetes quantity ("500m", "1Gi", "2e3", "100n")
+# as Kubernetes does (resource.ParseQuantity): a whole number of 10^-9 units,
+# rounded up to 1n, binary-suffixed values capped at 2^63-1. A number is read
+# from its JSON text, as Kubernetes unmarshals a quantity field. Undefined for
+# anything else, so no comparison with it holds. Pure Rego over stock builtins
+# (OPA's units.parse knows neither n, u nor exponents), with exact integers.
+nanos(x) := quantity_nanos(json.marshal(x)) if is_number(x)
 
-quantity(x) := units.parse(x) if is_string(x)
+nanos(x) := quantity_nanos(x) if is_string(x)
+
+# Sign, leading zeros, digits, fraction digits, suffix (letters, then an
+# optional signed exponent): the shape Kubernetes scans.
+quantity_parts(s) := regex.find_all_string_submatch_n(`^([+-]?)(0*)([0-9]*)(?:\.([0-9]*))?([eEinumkKMGTP]*[+-]?[0-9]*)$`, s, 1)[0]
+
+decimal_suffixes := {"": 0, "n": -9, "u": -6, "m": -3, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
+
+binary_suffixes := {
+	"Ki": 1024,
+	"Mi": 1048576,
+	"Gi": 1073741824,
+	"Ti": 1099511627776,
+	"Pi": 1125899906842624,
+	"Ei": 1152921504606846976,
+}
+
+decimal_exponent(suffix) := decimal_suffixes[suffix]
+
+decimal_exponent(suffix) := e if {
+	m := regex.find_all_string_submatch_n(`^[eE]([+-]?)([0-9]+)$`, suffix, 1)[0]
+	e := signed_number(m[1], strip_zeros(m[2]))
+}
+
+# Kubernetes reads short quantities on a fast path and the others through a
+# decimal parser that needs a digit: "Ki" is 0 there, "Ei" and ".e-10" errors.
+decimal_readable(p, _) if concat("", [p[2], p[3], p[4]]) != ""
+
+decimal_readable(p, exp) if {
+	max([count(p[3]), 1]) + count(p[4]) <= 18
+	exp - count(p[4]) >= -9
+}
+
+# The most digits a binary quantity without a fraction has on the fast path.
+binary_fast_digits := {"Ki": 11, "Mi": 8, "Gi": 5, "Ti": 2, "Pi": -1, "Ei": -1}
+
+binary_readable(p) if concat("", [p[2], p[3], p[4]]) != ""
+
+binary_readable(p) if {
+	p[4] == ""
+	max([count(p[3]), 1]) <= binary_fast_digits[p[5]]
+}
+
+quantity_nanos(s) := signed_number(p[1], text) if {
+	s != ""
+	p := quantity_parts(s)
+	exp := decimal_exponent(p[5])
+	abs(exp) <= 1000
+	decimal_readable(p, exp)
+	text := scaled(concat("", [p[3], p[4]]), (exp + 9) - count(p[4]))
+}
+
+quantity_nanos(s) := signed_number(p[1], capped(text)) if {
+	p := quantity_parts(s)
+	mult := binary_suffixes[p[5]]
+	binary_readable(p)
+	whole := json.marshal(json.unmarshal(strip_zeros(concat("", [p[3], p[4]]))) * mult)
+	text := scaled(whole, 9 - count(p[4]))
+}
+
+# scaled is digits × 10^e as JSON number text, rounded up to a whole number.
+scaled(digits, e) := concat("", [strip_zeros(digits), "e", format_int(e, 10)]) if e >= 0
+
+scaled(digits, e) := json.marshal(json.unmarshal(strip_zeros(kept)) + round_up(dropped)) if {
+	e < 0
+	cut := max([count(digits) + e, 0])
+	kept := substring(digits, 0, cut)
+	dropped := substring(digits, cut, -1)
+}
+
+round_up(dropped) := 1 if {
+	regex.match(`[1-9]`, dropped)
+} else := 0
+
+# Kubernetes caps a binary quantity at 2^63-1 (here in nanos).
+capped(text) := "9223372036854775807000000000" if {
+	json.unmarshal(text) > 9223372036854775807000000000
+} else := text
+
+strip_zeros(digits) := t if {
+	t := trim_left(digits, "0")
+	t != ""
+} else := "0"
+
+signed_number(sign, text) := json.unmarshal(concat("", [sign_text(sign), text]))
+
+sign_text("-") := "-"
+
+sign_text(sign) := "" if sign != "-"
 
 # show renders a value for a message: strings as they are, the rest as JSON.
 show(x) := x if is_string(x)

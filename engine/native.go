@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/big"
 
+	"github.com/charter-dev/charter/charter"
 	programv1 "github.com/charter-dev/charter/program/v1"
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/topdown"
@@ -34,16 +36,15 @@ type nCond struct {
 	not      *nCond
 	leaf     *programv1.Leaf
 	operand  *ast.Term // equals, notEquals, in, notIn, string operators
-	number   *ast.Term // lt, lte, gt, gte
+	nanos    *big.Int  // lt, lte, gt, gte: the operand, as lib.nanos reads values
 }
 
 var builtin = struct {
-	member, regex, glob, units, marshal topdown.BuiltinFunc
+	member, regex, glob, marshal topdown.BuiltinFunc
 }{
 	member:  topdown.GetBuiltin(ast.Member.Name),
 	regex:   topdown.GetBuiltin(ast.RegexMatch.Name),
 	glob:    topdown.GetBuiltin(ast.GlobMatch.Name),
-	units:   topdown.GetBuiltin(ast.UnitsParse.Name),
 	marshal: topdown.GetBuiltin(ast.JSONMarshal.Name),
 }
 
@@ -87,7 +88,11 @@ func convertCondition(c *programv1.Condition) (*nCond, error) {
 		out.leaf = c.Leaf
 		switch c.Leaf.Op {
 		case "lt", "lte", "gt", "gte":
-			out.number = ast.NumberTerm(jsonNumber(c.Leaf.Number))
+			n, err := charter.Nanos(c.Leaf.Number)
+			if err != nil {
+				return nil, fmt.Errorf("operator %s: operand %q: %w", c.Leaf.Op, c.Leaf.Number, err)
+			}
+			out.nanos = n
 		case "in", "notIn":
 			list, ok := c.Leaf.Value.([]any)
 			if !ok {
@@ -203,5 +208,3 @@ func step(path string, k ast.Value) string {
 	}
 	return path
 }
-
-func jsonNumber(s string) json.Number { return json.Number(s) }

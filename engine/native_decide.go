@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"math/big"
 	"strings"
 
+	"github.com/charter-dev/charter/charter"
 	programv1 "github.com/charter-dev/charter/program/v1"
 	"github.com/open-policy-agent/opa/v1/ast"
 )
@@ -66,20 +68,11 @@ func (c *nCond) test(v ast.Value) bool {
 	case "notIn":
 		return !holds(builtin.member, ast.NewTerm(v), c.operand)
 	case "lt", "lte", "gt", "gte":
-		var q ast.Value
-		switch x := v.(type) {
-		case ast.Number:
-			q = x
-		case ast.String:
-			t, ok := call(builtin.units, ast.NewTerm(x))
-			if !ok {
-				return false
-			}
-			q = t.Value
-		default:
+		q, ok := valueNanos(v)
+		if !ok {
 			return false
 		}
-		cmp := ast.Compare(q, c.number.Value)
+		cmp := q.Cmp(c.nanos)
 		switch l.Op {
 		case "lt":
 			return cmp < 0
@@ -99,6 +92,26 @@ func (c *nCond) test(v ast.Value) bool {
 		op, negate = strings.ToLower(op[3:4])+op[4:], true
 	}
 	return stringTest(op, c.operand, str) != negate
+}
+
+// valueNanos is lib.nanos: a quantity string, or a number read from its JSON
+// text (json.marshal, as the Rego reads it), in nanos.
+func valueNanos(v ast.Value) (*big.Int, bool) {
+	var text string
+	switch x := v.(type) {
+	case ast.String:
+		text = string(x)
+	case ast.Number:
+		s, ok := callString(builtin.marshal, ast.NewTerm(x))
+		if !ok {
+			return nil, false
+		}
+		text = s
+	default:
+		return nil, false
+	}
+	n, err := charter.Nanos(text)
+	return n, err == nil
 }
 
 func stringTest(op string, operand *ast.Term, s string) bool {

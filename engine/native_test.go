@@ -78,6 +78,7 @@ var charters = []string{
 	"testdata/charter.yaml",
 	"testdata/edges.yaml",
 	"../compiler/testdata/golden/constructs.yaml",
+	"testdata/quantities.yaml",
 }
 
 // TestNativeMatchesOPA: the native path decides exactly as OPA does
@@ -139,7 +140,7 @@ func deepCopy(v any) any {
 
 // values a mutation may write: the edge cases of the language's semantics.
 var mutations = []any{
-	nil, true, false, 0, 1, -1, 0.5, "", "true", "0", "500m", "2Gi", "1e3", "x", "ALL", "RuntimeDefault",
+	nil, true, false, 0, 1, -1, 0.5, "", "true", "0", "500m", "2Gi", "1e3", "500n", "1u", "1.5e-3", "9Ei", "0.1n", "1Gb", "x", "ALL", "RuntimeDefault",
 	"Unconfined", "Localhost", "runtime/default", "localhost/p", "/etc", "/var/run/docker.sock",
 	"nginx:latest", "registry.k8s.io/pause:3.9", "docker.io/library/nginx@sha256:0", "kube-system",
 	[]any{}, []any{"SYS_ADMIN"}, []any{"NET_BIND_SERVICE", nil}, map[string]any{}, map[string]any{"type": "Unconfined"},
