@@ -5,10 +5,13 @@ import (
 	"errors"
 	"net/http"
 	"testing"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/util"
 )
 
 // FuzzDecodeReview: the decoder never panics, refuses with a 400 RequestError,
-// and whatever it accepts has a uid and an engine input.
+// and whatever it accepts has a uid and an engine input equal to OPA's.
 func FuzzDecodeReview(f *testing.F) {
 	seeds := []map[string]any{
 		review("CREATE", podObject("default", privileged)),
@@ -38,6 +41,18 @@ func FuzzDecodeReview(f *testing.F) {
 		}
 		if rv.Request == nil || rv.Request.UID == "" || rv.Input == nil {
 			t.Fatalf("accepted review without uid or input: %+v", rv)
+		}
+		// The input is what `opa run --server` would build from the same body.
+		var x any
+		if err := util.UnmarshalJSON(body, &x); err != nil {
+			t.Fatalf("accepted a body OPA rejects: %v", err)
+		}
+		want, err := ast.InterfaceToValue(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rv.Input.Compare(want) != 0 {
+			t.Fatalf("input differs from OPA's:\n%v\n%v", rv.Input, want)
 		}
 	})
 }
