@@ -4,14 +4,15 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/charter-dev/charter/agent"
-	"github.com/charter-dev/charter/charter"
 	"golang.org/x/sys/unix"
 )
 
@@ -88,18 +89,23 @@ func TestIdentityResolvedInContainerMountNamespace(t *testing.T) {
 	if len(roots) != 1 || roots[0].Dir != fmt.Sprintf("/proc/%d/root", holder.Process.Pid) {
 		t.Fatalf("scope roots %+v, want the holder's /proc/%d/root", roots, holder.Process.Pid)
 	}
-	k := loadKernel(t, agent.ModeEnforce, nil, cg.id)
-	rule := agent.Rule{Article: "AD-017", Runtime: charter.Runtime{Exec: &charter.ExecRule{Deny: []string{tool}}, Action: "deny"}}
-	e, err := agent.Compile([]agent.Rule{rule}, append([]agent.Root{own}, roots...))
+	// The whole agent: its Reload resolves the charter's files in its own
+	// root and in the holder's.
+	file := filepath.Join(dir, "charter.yaml")
+	writeCharter(t, file, tool)
+	ag, err := agent.New(agent.Options{
+		Source:      agent.CharterSource{Paths: []string{file}},
+		Cgroups:     []string{cg.path},
+		Mode:        agent.ModeEnforce,
+		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		ReloadEvery: time.Hour,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(e.ExecDenyIdent) != 1 {
-		t.Fatalf("identities resolved: %d, want 1 (the container's %s)", len(e.ExecDenyIdent), tool)
-	}
-	if err := k.SetRules(e); err != nil {
-		t.Fatal(err)
-	}
+	defer ag.Close()
+	logHookPath(t, ag.Hook())
+	hook := ag.Hook()
 	out := filepath.Join(dir, "out")
 	if _, err := io.WriteString(stdin, "exec "+out+"\n"); err != nil {
 		t.Fatal(err)
@@ -117,9 +123,9 @@ func TestIdentityResolvedInContainerMountNamespace(t *testing.T) {
 			t.Fatalf("holder: %v", err)
 		}
 	}
-	verdict := map[bool]string{true: "denied", false: "ran"}[got == denied(k.Hook())]
-	t.Logf("red-team: %-46s | %-22s | %-6s | %-16s | hook %s (identity resolved in the container's mount namespace)", "hard link inside another mount namespace", "deny-list", verdict, got, k.Hook())
-	if got != denied(k.Hook()) || exists(out) {
-		t.Fatalf("hard link in the container: %s (side effect %v), want %s", got, exists(out), denied(k.Hook()))
+	verdict := map[bool]string{true: "denied", false: "ran"}[got == denied(hook)]
+	t.Logf("red-team: %-46s | %-22s | %-6s | %-16s | hook %s (identity resolved in the container's mount namespace)", "hard link inside another mount namespace", "deny-list", verdict, got, hook)
+	if got != denied(hook) || exists(out) {
+		t.Fatalf("hard link in the container: %s (side effect %v), want %s", got, exists(out), denied(hook))
 	}
 }
