@@ -70,7 +70,10 @@ type Log struct {
 	size      int64 // bytes in the active file
 	hashes    int64 // stored hashes in hf
 	pending   []tlog.Hash
-	lastCP    int64
+	// frontier holds the last stored hash written at each level: the only
+	// old hashes an append reads, kept so it reads none from the file.
+	frontier [64]storedHash
+	lastCP   int64
 
 	recovery Recovery
 	count    atomic.Int64 // n, for readers outside the writer goroutine
@@ -298,11 +301,23 @@ func (l *Log) repairHashes(offsets []int64) error {
 	return l.hf.Sync()
 }
 
-// readHashes reads stored hashes from the file or, for the ones not yet
-// written, from pending.
+type storedHash struct {
+	next int64 // the stored hash's index + 1; 0 for none
+	hash tlog.Hash
+}
+
+// readHashes reads stored hashes from pending (not yet written), the
+// frontier, or the file.
 func (l *Log) readHashes(indexes []int64) ([]tlog.Hash, error) {
 	out := make([]tlog.Hash, len(indexes))
+next:
 	for i, x := range indexes {
+		for _, f := range l.frontier {
+			if f.next == x+1 {
+				out[i] = f.hash
+				continue next
+			}
+		}
 		if x >= l.hashes {
 			j := x - l.hashes
 			if j >= int64(len(l.pending)) {
@@ -322,6 +337,10 @@ func (l *Log) hashRecord(n int64, data []byte) error {
 	hs, err := tlog.StoredHashes(n, data, tlog.HashReaderFunc(l.readHashes))
 	if err != nil {
 		return err
+	}
+	base := tlog.StoredHashIndex(0, n)
+	for level, h := range hs {
+		l.frontier[level] = storedHash{next: base + int64(level) + 1, hash: h}
 	}
 	l.pending = append(l.pending, hs...)
 	return nil
