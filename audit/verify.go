@@ -93,10 +93,13 @@ type verifier struct {
 // the log was tampered with.
 func Verify(path string, o VerifyOptions) (*Report, error) {
 	v := &verifier{path: path, opts: o}
-	if err := v.readRecords(); err != nil {
+	if err := v.readStored(); err != nil {
 		return nil, err
 	}
-	if err := v.readStored(); err != nil {
+	// The stored tree says about how many records to expect: size the
+	// slices once instead of growing them a million times.
+	v.recs = make([]record, 0, recordsCovered(int64(len(v.stored)))+64)
+	if err := v.readRecords(); err != nil {
 		return nil, err
 	}
 	if err := v.checkTree(); err != nil {

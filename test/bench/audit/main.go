@@ -12,8 +12,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/charter-dev/charter/audit"
@@ -67,8 +69,8 @@ func main() {
 	signer, _ := audit.NoteSigner(sv)
 	verifier, _ := audit.NoteVerifier(sv)
 
-	fmt.Printf("audit log append, %s per run, records of %d bytes, GOMAXPROCS=%d, files in %s\n",
-		*d, recordSize(), runtime.GOMAXPROCS(0), dir)
+	fmt.Printf("audit log append, %s per run, records of %d bytes, GOMAXPROCS=%d, load average %s, files in %s\n",
+		*d, recordSize(), runtime.GOMAXPROCS(0), loadAverage(), dir)
 	fmt.Printf("%-8s %8s %12s %10s %10s\n", "mode", "writers", "records/s", "p50", "p99")
 	for _, sync := range []bool{true, false} {
 		for _, w := range []int{1, 8, 64} {
@@ -83,18 +85,20 @@ func main() {
 	fmt.Println("fsync: --audit-sync, each Append returns after its group's fsync; write: the default, after write(2)")
 
 	path := filepath.Join(dir, "verify.jsonl")
+	load := loadAverage()
 	start := time.Now()
 	fill(path, signer, *n)
 	fmt.Printf("\nwrote %d records in %s (no fsync per record, 64 writers)\n", *n, time.Since(start).Round(time.Millisecond))
 	fi, _ := os.Stat(path)
 	start = time.Now()
+	cpu0 := cpuTime()
 	r, err := audit.Verify(path, audit.VerifyOptions{Verifier: verifier})
 	if err != nil {
 		fail(err)
 	}
-	el := time.Since(start)
-	fmt.Printf("verify %d records (%.0f MiB, %d signed checkpoints): %s (target < 10s)\n",
-		r.Records, float64(fi.Size())/(1<<20), r.Checkpoints, el.Round(time.Millisecond))
+	el, cpu := time.Since(start), cpuTime()-cpu0
+	fmt.Printf("verify %d records (%.0f MiB, %d signed checkpoints): %s wall, %s CPU (target < 10s); load average before: %s\n",
+		r.Records, float64(fi.Size())/(1<<20), r.Checkpoints, el.Round(time.Millisecond), cpu.Round(time.Millisecond), load)
 }
 
 func recordSize() int {
@@ -180,4 +184,27 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float6
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "bench-audit:", err)
 	os.Exit(1)
+}
+
+// cpuTime is the CPU time (user + system) this process used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// loadAverage says how busy the machine was: the numbers above are only
+// comparable between runs on an idle machine.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
