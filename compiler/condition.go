@@ -104,6 +104,13 @@ type resolved struct {
 // resolve walks p. With keys, wildcard steps bind the key too (for witness paths).
 func (r roots) resolve(p *charter.Path, prefix string, keys bool) resolved {
 	cur, curPath := r.base(p.Root)
+	if cur == "obj" && len(p.Segs) == 0 {
+		// obj is a variable: a test of it (obj == "x" is unification once
+		// compiled) would narrow its type for the whole body, and OPA's type
+		// checker would then reject a sibling leaf that reads a field of it.
+		// A reference to it narrows nothing.
+		cur = "[obj][0]"
+	}
 	var static strings.Builder
 	var lines []string
 	flush := func() string {
