@@ -65,6 +65,12 @@ func TestExitCodes(t *testing.T) {
 		{"charter with NaN", "", []string{"validate", write("nan.yaml", header+"  - {id: A, title: x, match: {kinds: [Pod]}, violation: {path: object.a, op: equals, value: .nan}, message: m}\n")}, 2, "must be a finite number"},
 		{"package collision", "", []string{"validate", write("collide.yaml", header+"  - {id: AD-1, title: x, match: {kinds: [Pod]}, violation: {path: object.a, op: exists}, message: m}\n  - {id: ad_1, title: y, match: {kinds: [Pod]}, violation: {path: object.a, op: exists}, message: m}\n")}, 2, "both compile to package charter.articles.ad_1"},
 		{"pod reads with a podless kind", "", []string{"validate", write("mixed.yaml", header+"  - {id: A, title: x, match: {kinds: [Pod, Service]}, foreach: containers, violation: {path: container.a, op: exists}, message: m}\n")}, 2, "match.kinds also names Service"},
+		// issue 7 items 1, 6, 7 and 10, end to end
+		{"bad namespace glob", "", []string{"validate", write("glob.yaml", header+"  - {id: A, title: x, match: {kinds: [Pod], namespaces: [\"team-[ab\"]}, violation: {path: object.a, op: exists}, message: m}\n")}, 2, `glob.yaml:6:58: match.namespaces: bad glob "team-[ab"`},
+		{"raw rego calling http.send", "", []string{"validate", write("send.yaml", header+"  - id: A\n    title: x\n    match: {kinds: [Pod]}\n    rego: |\n      http.send({\"method\": \"GET\", \"url\": \"http://169.254.169.254/\"}).status_code == 200\n    message: m\n")}, 2, "send.yaml:10:7: rego: article A calls http.send"},
+		{"raw rego mentioning the pod in a comment", "", []string{"validate", write("comment.yaml", header+"  - id: A\n    title: the obj\n    match: {kinds: [ConfigMap]}\n    rego: |\n      # unlike the pod rules\n      resource.data.x == \"y\"\n    message: obj\n")}, 0, ""},
+		{"a 500n limit is over 100n", "", []string{"eval", "--charter", write("cpu.yaml", header+"  - {id: A, title: x, match: {kinds: [Pod]}, foreach: containers, violation: {path: container.resources.limits.cpu, op: gt, value: 100n}, message: m}\n"),
+			write("nano.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: default}\nspec:\n  containers: [{name: a, image: x, resources: {limits: {cpu: 500n}}}]\n")}, 1, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
