@@ -14,6 +14,13 @@ step "compile the Anti-Delos charter into an OPA bundle"
 $CHARTER build -o "$OUT/anti-delos.tar.gz" policies/anti-delos.yaml || exit 1
 tar -tzf "$OUT/anti-delos.tar.gz" | sed 's/^/    /'
 
+step "sign the bundle with a cosign-format key, then verify it (docs/signing.md)"
+# A demo-only password; real keys take theirs from a secret store or a prompt.
+export COSIGN_PASSWORD=demo-only-password
+[ -e "$OUT/signing.key" ] || $CHARTER keys generate --out "$OUT/signing" || exit 1
+$CHARTER bundle sign --key "$OUT/signing.key" "$OUT/anti-delos.tar.gz" || exit 1
+$CHARTER bundle verify --key "$OUT/signing.pub" "$OUT/anti-delos.tar.gz" || exit 1
+
 step "run every article's inline tests"
 $CHARTER test policies/anti-delos.yaml | tail -n 3 || exit 1
 
