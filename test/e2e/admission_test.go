@@ -129,7 +129,7 @@ func TestStatusCannotRemoveLabels(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: "example.com/Checked", Status: corev1.ConditionTrue})
-	if p, err = pods.UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil {
+	if _, err = pods.UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil {
 		t.Fatalf("plain status update: %v", err)
 	}
 
