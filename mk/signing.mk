@@ -12,3 +12,12 @@ fuzz::
 	$(GO) test ./keys $(FUZZFLAGS) -fuzz '^FuzzParsePrivate$$'
 	$(GO) test ./keys $(FUZZFLAGS) -fuzz '^FuzzParsePublic$$'
 	$(GO) test ./bundles $(FUZZFLAGS) -fuzz '^FuzzVerify$$'
+
+# Sign and verify time beside opa build --signing-key and cosign sign-blob /
+# verify-blob, on the anti-delos and a generated 1,000-article bundle.
+.PHONY: bench-sign
+bench:: bench-sign
+
+bench-sign: build tools
+	$(GO) run ./test/bench/cmd/signbench -charter policies/anti-delos.yaml -articles 1000 \
+		-charter-bin $(BIN)/charter -opa-bin $(BIN)/opa -cosign-bin $(BIN)/cosign
