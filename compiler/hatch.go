@@ -16,10 +16,13 @@ type hatch struct {
 	calls []hatchCall     // every function the body calls
 }
 
-// hatchCall is one call in a raw Rego body, at its row and column in the body.
+// hatchCall is one call in a raw Rego body, at its row and column in the
+// body, or (ref) a builtin named as a value: a with target or value, which
+// can make a call of another function call it.
 type hatchCall struct {
 	name     string
 	row, col int
+	ref      bool
 }
 
 // parseHatch parses a rego: body as the body of a Rego v1 rule.
@@ -55,6 +58,13 @@ func parseHatch(src string) (*hatch, error) {
 				call(c[0], c[1:])
 				return true
 			}
+			if name := builtinNamed(v); name != "" {
+				row, col := 0, 0
+				if v.Location != nil {
+					row, col = v.Location.Row, v.Location.Col
+				}
+				h.calls = append(h.calls, hatchCall{name: name, row: row, col: col, ref: true})
+			}
 		case ast.Var:
 			h.vars[string(v)] = true
 		}
@@ -62,6 +72,27 @@ func parseHatch(src string) (*hatch, error) {
 	})
 	vis.Walk(body)
 	return h, nil
+}
+
+// builtinNamed is the builtin a term names when it is not called (a with
+// target or value, `with json.marshal as http.send`), or "".
+func builtinNamed(t *ast.Term) string {
+	var name string
+	switch v := t.Value.(type) {
+	case ast.Var:
+		name = string(v)
+	case ast.Ref:
+		if !v[1:].IsGround() {
+			return ""
+		}
+		name = v.String()
+	default:
+		return ""
+	}
+	if _, ok := ast.BuiltinMap[name]; ok {
+		return name
+	}
+	return ""
 }
 
 // hatchOf parses an article's raw Rego; nil when it has none or it does not
@@ -182,7 +213,9 @@ func checkBuiltins(a *charter.Article, h *hatch) charter.ErrorList {
 	}
 	var list charter.ErrorList
 	for _, c := range h.calls {
-		if deny[c.name] {
+		if deny[c.name] && c.ref {
+			list.Add(hatchPos(a, c.row, c.col), "rego: article %s refers to %s (in a with or as a value, which can call it), which raw Rego may not call by default (network, host or randomness); if this charter must, add it to spec.regoCapabilities.allow", a.ID, c.name)
+		} else if deny[c.name] {
 			list.Add(hatchPos(a, c.row, c.col), "rego: article %s calls %s, which raw Rego may not call by default (network, host or randomness); if this charter must, add it to spec.regoCapabilities.allow", a.ID, c.name)
 		}
 	}

@@ -112,6 +112,18 @@ func TestRestrictedBuiltins(t *testing.T) {
 			[]string{`c.yaml:5:30: regoCapabilities.allow: "http.sendd" is not an OPA builtin (restricted ones: http.send, `}},
 		{"the clock is allowed", "", `time.now_ns() > time.parse_rfc3339_ns(resource.metadata.annotations.expires)`, nil},
 		{"pure network arithmetic is allowed", "", `net.cidr_contains("10.0.0.0/8", resource.spec.clusterIP)`, nil},
+		{"http.send as a with value", "", "x := json.marshal(resource) with json.marshal as http.send\nx != \"\"",
+			[]string{"c.yaml:10:56: rego: article H-1 refers to http.send (in a with or as a value"}},
+		{"http.send as a with target", "", "x := json.marshal(resource) with http.send as json.marshal\nx != \"\"",
+			[]string{"c.yaml:10:40: rego: article H-1 refers to http.send (in a with or as a value"}},
+		{"net.lookup_ip_addr as a with value", "", "x := json.marshal(resource.spec.externalName) with json.marshal as net.lookup_ip_addr\ncount(x) > 0",
+			[]string{"c.yaml:10:74: rego: article H-1 refers to net.lookup_ip_addr"}},
+		{"a with value in a comprehension", "", "xs := [x | some n in resource.spec.ports; x := json.marshal(n) with json.marshal as opa.runtime]\ncount(xs) > 0",
+			[]string{"c.yaml:10:91: rego: article H-1 refers to opa.runtime"}},
+		{"a with value in a nested comprehension", "", "xs := {k: v | some k in [1]; v := [y | y := json.marshal(k) with json.marshal as rand.intn]}\ncount(xs) > 0",
+			[]string{"c.yaml:10:88: rego: article H-1 refers to rand.intn"}},
+		{"a with value allowed by the charter", allow("http.send"), "x := json.marshal(resource) with json.marshal as http.send\nx != \"\"", nil},
+		{"a pure builtin as a with value is allowed", "", "x := json.marshal(resource) with json.marshal as base64.encode\nx != \"\"", nil},
 		{"a comment naming http.send is no call", "", "# never http.send(x) here\nresource.metadata.name == \"x\"", nil},
 	}
 	for _, tc := range cases {
@@ -170,5 +182,36 @@ func TestRegoCapabilitiesArePerCharter(t *testing.T) {
 	}
 	if got := strings.Join(out.Info.AllowedBuiltins, ","); got != "http.send" {
 		t.Fatalf("info.allowedBuiltins = %q", got)
+	}
+}
+
+// TestRegoCapabilitiesWithBypass is the regression test of the reviewer's
+// bypass of issue 7 item 6: base.yaml allows http.send, team.yaml includes it
+// and has raw Rego that reaches http.send through a with value; validate
+// said ok and eval sent the request.
+func TestRegoCapabilitiesWithBypass(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, src string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("base.yaml", hatchCharter("  regoCapabilities: {allow: [http.send]}\n", "t", "Service", "m", `http.send({"method": "GET", "url": "https://x"}).status_code != 200`))
+	body := "req := {\"method\": \"GET\", \"url\": \"http://127.0.0.1:9/\"}\nx := json.marshal(req) with json.marshal as http.send\nx.status_code == 200"
+	team := write("team.yaml", strings.Replace(hatchCharter("  include: [base.yaml]\n", "t", "Service", "m", body), "H-1", "H-2", 1))
+	c, err := charter.Load(team)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Compile(c)
+	if err == nil {
+		t.Fatal("team.yaml compiled: its raw Rego reaches http.send that only base.yaml allows")
+	}
+	list := err.(charter.ErrorList)
+	want := "team.yaml:12:51: rego: article H-2 refers to http.send (in a with or as a value"
+	if len(list) != 1 || !strings.Contains(list[0].Error(), want) {
+		t.Fatalf("got %v\nwant one error %q", err, want)
 	}
 }
