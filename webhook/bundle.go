@@ -2,36 +2,28 @@ package webhook
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"path/filepath"
-	"strings"
-	"sync"
-	"sync/atomic"
+	"net/http"
 	"time"
 
 	"github.com/charter-dev/charter/bundles"
+	"github.com/charter-dev/charter/bundles/source"
 	"github.com/charter-dev/charter/engine"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
-// LoadFunc loads and compiles the policy at path into a ready Decider.
-type LoadFunc func(ctx context.Context, path string) (Decider, error)
-
-// LoadEngine is the default LoadFunc: a bundle (.tar.gz or directory) read
-// with bundles.ReadFile, or a charter source (.yaml, .yml) compiled on the
-// spot, prepared by engine.New.
-func LoadEngine(ctx context.Context, path string) (Decider, error) {
-	var b *bundles.Bundle
-	var err error
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".yaml", ".yml":
-		b, err = compileCharter(path)
-	default:
-		b, err = bundles.ReadFile(path)
-	}
-	if err != nil {
+// LoadEngine loads the policy at ref the way every enforcement point does
+// (source.Open: a charter file or directory, a bundle .tar.gz or directory,
+// an https:// bundle service) and prepares the engine over it.
+func LoadEngine(ctx context.Context, ref string) (Decider, error) {
+	h := NewHolder(ref, HolderOptions{Logger: slog.New(slog.DiscardHandler)})
+	if err := h.Load(ctx); err != nil {
 		return nil, err
 	}
+	return h.Current(), nil
+}
+
+func activate(ctx context.Context, b *bundles.Bundle) (Decider, error) {
 	e, err := engine.New(ctx, b)
 	if err != nil {
 		return nil, err
@@ -39,124 +31,121 @@ func LoadEngine(ctx context.Context, path string) (Decider, error) {
 	return e, nil
 }
 
-func compileCharter(path string) (*bundles.Bundle, error) {
-	b, _, err := bundles.FromCharters([]string{path})
-	if err != nil {
-		return nil, fmt.Errorf("compile charter %s: %w", path, err)
-	}
-	return b, nil
+// Loading says what a bundle must pass before it enforces and where the
+// last good one is kept; the zero value accepts unsigned bundles and keeps
+// nothing.
+type Loading struct {
+	Verify       source.Verifier // nil: no signature required
+	StateDir     string          // "": nothing persisted
+	PollInterval time.Duration   // how often the source is checked; the server's reload interval when zero
+	MaxBackoff   time.Duration   // longest wait between polls of a failing remote source; 5 min when zero
+	HTTPClient   *http.Client    // https:// sources
 }
-
-// Holder keeps the Decider in force and replaces it when the bundle file
-// changes. A new bundle is loaded and compiled completely before an atomic
-// swap, so every request sees exactly one bundle; a bundle that fails to load
-// is logged and counted, and the last good one keeps enforcing.
-type Holder struct {
-	path    string
-	load    LoadFunc
-	metrics *Metrics
-	log     *slog.Logger
-
-	current atomic.Pointer[deciderBox]
-
-	mu   sync.Mutex // serialises reloads
-	seen fileState  // the file state last tried, good or bad
-}
-
-type deciderBox struct{ d Decider }
 
 // HolderOptions configure a Holder; all fields are optional.
 type HolderOptions struct {
-	Load    LoadFunc // LoadEngine when nil
-	Metrics *Metrics
-	Logger  *slog.Logger
+	Loading
+	Metrics  *Metrics
+	Registry prometheus.Registerer // where the loader's own metrics go
+	Logger   *slog.Logger
 }
 
-// NewHolder returns a Holder for the bundle at path, with nothing loaded yet.
-func NewHolder(path string, o HolderOptions) *Holder {
-	h := &Holder{path: path, load: o.Load, metrics: o.Metrics, log: o.Logger}
-	if h.load == nil {
-		h.load = LoadEngine
-	}
+// Holder is the webhook's view of the one reload mechanism
+// (source.Reloader): the Decider in force, swapped atomically when the
+// source changes; a bundle that fails any check is logged and counted, and
+// the last good one keeps enforcing.
+type Holder struct {
+	ref        string
+	r          *source.Reloader[Decider]
+	err        error // the source or state directory could not be opened
+	metrics    *Metrics
+	poll       time.Duration
+	maxBackoff time.Duration
+}
+
+// NewHolder returns a Holder for the policy at ref, with nothing loaded yet.
+func NewHolder(ref string, o HolderOptions) *Holder {
+	h := &Holder{ref: ref, metrics: o.Metrics, poll: o.PollInterval, maxBackoff: o.MaxBackoff}
 	if h.metrics == nil {
 		h.metrics = NewMetrics(nil)
 	}
-	if h.log == nil {
-		h.log = slog.Default()
+	if h.maxBackoff <= 0 {
+		h.maxBackoff = 5 * time.Minute
 	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	src, err := source.Open(ref, source.Options{HTTPClient: o.HTTPClient})
+	if err != nil {
+		h.err = err
+		return h
+	}
+	cfg := source.Config[Decider]{
+		Source: src, Activate: activate, Verify: o.Verify, Metrics: source.NewMetrics(o.Registry), Logger: o.Logger.With("bundle", ref),
+		OnChange: func(a *source.Active[Decider]) {
+			h.metrics.BundleReloads.Inc()
+			h.metrics.setBundle(a.Value.Revision())
+		},
+		OnReject: func(string, error) { h.metrics.BundleFailures.Inc() },
+	}
+	if o.StateDir != "" {
+		cfg.State = &source.State{Dir: o.StateDir}
+	}
+	h.r, h.err = source.New(cfg)
 	return h
 }
 
 // Current is the Decider in force, nil before the first successful load.
 func (h *Holder) Current() Decider {
-	if b := h.current.Load(); b != nil {
-		return b.d
+	if a := h.Active(); a != nil {
+		return a.Value
 	}
 	return nil
+}
+
+// Active is the bundle in force with its release, nil before the first load.
+func (h *Holder) Active() *source.Active[Decider] {
+	if h.r == nil {
+		return nil
+	}
+	return h.r.Current()
 }
 
 // Ready reports whether a bundle is loaded and active.
-func (h *Holder) Ready() bool { return h.current.Load() != nil }
+func (h *Holder) Ready() bool { return h.Active() != nil }
 
-// Load loads the bundle now, whether or not the file changed.
+// Remote reports whether the bundle comes over the network: a first load
+// that fails is then an outage to ride out (not ready), not a typo.
+func (h *Holder) Remote() bool { return h.r != nil && h.r.Source().Remote() }
+
+// Load loads the bundle now, whether or not it changed. When the source
+// fails and the state directory holds a good bundle, that one enforces, and
+// the source's error is still returned.
 func (h *Holder) Load(ctx context.Context) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.loadLocked(ctx, stateOf(h.watched()...))
-}
-
-// watched lists what a reload looks at: the bundle, or a charter file and
-// its directory, where the charters it includes usually live.
-func (h *Holder) watched() []string {
-	switch filepath.Ext(h.path) {
-	case ".yaml", ".yml":
-		return []string{h.path, filepath.Dir(h.path)}
+	if h.err != nil {
+		return h.err
 	}
-	return []string{h.path}
+	return h.r.Load(ctx)
 }
 
-// Reload loads the bundle if its file changed since the last attempt. It
-// reports whether a new bundle went into force.
+// Reload loads the bundle if it changed since the last attempt. It reports
+// whether a new bundle went into force.
 func (h *Holder) Reload(ctx context.Context) (bool, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	st := stateOf(h.watched()...)
-	if st == h.seen {
-		return false, nil
+	if h.err != nil {
+		return false, h.err
 	}
-	prev := h.Current()
-	if err := h.loadLocked(ctx, st); err != nil {
-		return false, err
-	}
-	return h.Current() != prev, nil
+	return h.r.Check(ctx)
 }
 
-func (h *Holder) loadLocked(ctx context.Context, st fileState) error {
-	h.seen = st
-	start := time.Now()
-	d, err := h.load(ctx, h.path)
-	if err != nil {
-		h.metrics.BundleFailures.Inc()
-		if cur := h.Current(); cur != nil {
-			h.log.Error("bundle rejected; the last good bundle keeps enforcing",
-				"path", h.path, "err", err, "active", cur.Revision())
-		} else {
-			h.log.Error("bundle rejected; no bundle is active", "path", h.path, "err", err)
-		}
-		return fmt.Errorf("load bundle %s: %w", h.path, err)
-	}
-	if cur := h.Current(); cur != nil && cur.Revision() == d.Revision() {
-		return nil
-	}
-	h.current.Store(&deciderBox{d})
-	h.metrics.BundleReloads.Inc()
-	h.metrics.setBundle(d.Revision())
-	h.log.Info("bundle active", "path", h.path, "revision", d.Revision(), "took", time.Since(start).Round(time.Millisecond).String())
-	return nil
-}
-
-// Watch polls the bundle file every interval and reloads it when it changes,
-// until ctx is done. Errors are logged and counted by Reload itself.
+// Watch checks the source every interval (PollInterval when set), backing
+// off while a remote source fails, until ctx is done. Errors are logged and
+// counted by the reloader.
 func (h *Holder) Watch(ctx context.Context, interval time.Duration) {
-	poll(ctx, interval, func() { _, _ = h.Reload(ctx) })
+	if h.err != nil {
+		return
+	}
+	if h.poll > 0 {
+		interval = h.poll
+	}
+	h.r.Run(ctx, interval, h.maxBackoff)
 }

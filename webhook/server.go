@@ -31,6 +31,7 @@ type Options struct {
 	ReloadInterval    time.Duration // bundle and certificate poll, 2 s when zero
 	ShutdownTimeout   time.Duration // drain time on stop, 10 s when zero
 	Logger            *slog.Logger
+	Loading           // signature keys, state directory, backoff (bundle.go)
 }
 
 // Server is the webhook's HTTPS server with everything around the handler.
@@ -79,8 +80,10 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = NewMetrics(s.registry)
 
-	s.holder = NewHolder(o.BundlePath, HolderOptions{Metrics: s.metrics, Logger: s.log})
-	if err := s.holder.Load(ctx); err != nil {
+	s.holder = NewHolder(o.BundlePath, HolderOptions{Loading: o.Loading, Metrics: s.metrics, Registry: s.registry, Logger: s.log})
+	// A remote source that is down, with no good bundle kept, leaves the
+	// server up and not ready until it comes back; a local one is a mistake.
+	if err := s.holder.Load(ctx); err != nil && !s.holder.Ready() && !s.holder.Remote() {
 		return nil, err
 	}
 	if s.certs, err = NewCertReloader(o.CertFile, o.KeyFile, s.metrics, s.log); err != nil {
@@ -159,7 +162,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ServeTLS(ln, "", "") }()
-	s.log.Info("webhook serving", "addr", ln.Addr().String(), "revision", s.holder.Current().Revision(),
+	revision := "none (not ready)"
+	if d := s.holder.Current(); d != nil {
+		revision = d.Revision()
+	}
+	s.log.Info("webhook serving", "addr", ln.Addr().String(), "revision", revision,
 		"failOpen", s.opts.FailOpen, "exclude", s.opts.ExcludeNamespaces)
 	select {
 	case err := <-errc:

@@ -28,11 +28,13 @@ type agentOptions struct {
 	MetricsAddr string
 	Reload      time.Duration
 	Node        string
+	VerifyKeys  []string
+	loaderOptions
 }
 
 func (o *agentOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.Bundle, "bundle", "", "compiled bundle (.tar.gz or directory) whose runtime rules to enforce")
-	fs.StringSliceVar(&o.Charters, "charter", nil, "charter file or directory (instead of --bundle); repeatable")
+	fs.StringVar(&o.Bundle, "bundle", "", "bundle (.tar.gz, or a directory with a .manifest), charter file or directory, or https:// bundle service whose runtime rules to enforce")
+	fs.StringArrayVar(&o.Charters, "charter", nil, "charter file or directory (instead of --bundle); repeatable")
 	fs.StringArrayVar(&o.Cgroups, "cgroup", nil, "cgroup v2 directory in scope, absolute or relative to the cgroup v2 mount; repeatable")
 	fs.StringVar(&o.Mode, "mode", "monitor", "monitor (report only) or enforce (kill and refuse)")
 	fs.StringVar(&o.CgroupRoot, "cgroup-root", "", "the host's cgroup v2 mount (default: found in /proc/self/mountinfo); in a pod, the hostPath mount of it")
@@ -41,18 +43,8 @@ func (o *agentOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics on ADDR, e.g. :9464")
 	fs.DurationVar(&o.Reload, "reload", 10*time.Second, "how often to re-read rules and cgroups")
 	fs.StringVar(&o.Node, "node", os.Getenv("NODE_NAME"), "node name recorded in audit records")
-}
-
-func (o *agentOptions) source() (agent.RuleSource, error) {
-	switch {
-	case o.Bundle != "" && len(o.Charters) > 0:
-		return nil, errors.New("use either --bundle or --charter, not both")
-	case o.Bundle != "":
-		return agent.BundleSource{Path: o.Bundle}, nil
-	case len(o.Charters) > 0:
-		return agent.CharterSource{Paths: o.Charters}, nil
-	}
-	return nil, errors.New("one of --bundle or --charter is required")
+	o.loaderOptions.AddFlags(fs)
+	addVerifyKeyFlag(fs, &o.VerifyKeys)
 }
 
 func newAgentCommand() *cobra.Command {
@@ -66,10 +58,6 @@ func newAgentCommand() *cobra.Command {
 		Short: "Load the eBPF programs and enforce until interrupted",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			src, err := o.source()
-			if err != nil {
-				return badInput(err)
-			}
 			mode, err := agent.ParseMode(o.Mode)
 			if err != nil {
 				return badInput(err)
@@ -79,7 +67,7 @@ func newAgentCommand() *cobra.Command {
 			}
 			log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
 			opts := agent.Options{
-				Source: src, Cgroups: o.Cgroups, Mode: mode, Logger: log, Node: o.Node,
+				Cgroups: o.Cgroups, Mode: mode, Logger: log, Node: o.Node,
 				MetricsAddr: o.MetricsAddr, ReloadEvery: o.Reload, Kernel: agent.KernelOptions{Hooks: o.Hooks, CgroupRoot: o.CgroupRoot},
 			}
 			if o.MetricsAddr != "" {
@@ -93,6 +81,15 @@ func newAgentCommand() *cobra.Command {
 			}
 			defer closeAudit()
 			opts.Auditor = sink
+			var reg prometheus.Registerer // a nil *Registry is not a nil Registerer
+			if opts.Registry != nil {
+				reg = opts.Registry
+			}
+			src, err := o.ruleSource(cmd.Context(), policyOptions{Charters: o.Charters, Bundle: o.Bundle, VerifyKeys: o.VerifyKeys}, reg, log)
+			if err != nil {
+				return badInput(err)
+			}
+			opts.Source = src
 			a, err := agent.New(opts)
 			if err != nil {
 				return err

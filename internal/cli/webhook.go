@@ -28,10 +28,12 @@ type webhookServeOptions struct {
 	webhook.Options
 	Namespace string
 	audit     auditOptions
+	loader    loaderOptions
+	keys      []string
 }
 
 func (o *webhookServeOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.BundlePath, "bundle", "", "compiled bundle (.tar.gz or directory) or charter file (.yaml) to enforce; reloaded when it changes")
+	fs.StringVar(&o.BundlePath, "bundle", "", "bundle (.tar.gz, or a directory with a .manifest), charter file or directory, or https:// bundle service to enforce; reloaded when it changes")
 	fs.StringVar(&o.CertFile, "tls-cert", "", "serving certificate (PEM); reloaded when it changes")
 	fs.StringVar(&o.KeyFile, "tls-key", "", "serving key (PEM); reloaded when it changes")
 	fs.StringVar(&o.Listen, "listen", ":8443", "HTTPS listen address")
@@ -42,6 +44,8 @@ func (o *webhookServeOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Namespace, "namespace", os.Getenv("POD_NAMESPACE"), "the webhook's own namespace (default $POD_NAMESPACE)")
 	fs.DurationVar(&o.Timeout, "timeout", webhook.DefaultTimeout, "evaluation deadline; keep it below the webhook configuration's timeoutSeconds")
 	fs.DurationVar(&o.ReloadInterval, "reload-interval", 2*time.Second, "how often to check the bundle and certificate files for changes")
+	o.loader.AddFlags(fs)
+	addVerifyKeyFlag(fs, &o.keys)
 }
 
 func newWebhookServeCommand() *cobra.Command {
@@ -58,6 +62,12 @@ func newWebhookServeCommand() *cobra.Command {
 				o.ExcludeNamespaces = append(o.ExcludeNamespaces, o.Namespace)
 			}
 			o.Logger = slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
+			o.StateDir, o.PollInterval = o.loader.StateDir, o.loader.PollInterval
+			verify, err := (&policyOptions{VerifyKeys: o.keys}).verifier()
+			if err != nil {
+				return badInput(err)
+			}
+			o.Verify = verify
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			sink, closeAudit, err := o.audit.open(cmd.OutOrStdout(), cmd.ErrOrStderr())

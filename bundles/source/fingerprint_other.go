@@ -1,0 +1,10 @@
+//go:build !unix
+
+package source
+
+import (
+	"io/fs"
+	"strconv"
+)
+
+func fileID(fi fs.FileInfo) string { return strconv.FormatInt(fi.Size(), 10) }
