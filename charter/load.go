@@ -3,6 +3,7 @@ package charter
 import (
 	"bytes"
 	"fmt"
+	"github.com/charter-dev/charter/podtemplate"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -132,9 +133,37 @@ func Merge(all []*Charter) (*Charter, error) {
 			out.Spec.Articles = append(out.Spec.Articles, a)
 		}
 		out.Spec.Scope.ExcludeNamespaces = union(out.Spec.Scope.ExcludeNamespaces, c.Spec.Scope.ExcludeNamespaces)
+		if c != all[0] {
+			var err error
+			if out.Spec.PodTemplates, err = mergePodTemplates(out.Spec.PodTemplates, c.Spec.PodTemplates); err != nil {
+				errs.Add(c.Pos, "%v", err)
+			}
+		}
 	}
 	out.Metadata.Description = "merged: " + strings.Join(names, ", ")
 	return &out, errs.Err()
+}
+
+// mergePodTemplates adds b's pod templates to a's: the same template twice
+// counts once, two paths for one kind are an error.
+func mergePodTemplates(a, b []PodTemplate) ([]PodTemplate, error) {
+	out := append([]PodTemplate(nil), a...)
+next:
+	for _, t := range b {
+		for _, u := range out {
+			if u.APIGroup == t.APIGroup && u.Kind == t.Kind {
+				if u.Path != t.Path {
+					return out, fmt.Errorf("pod template of %s is at %q here and at %q (%s)", t.Kind, u.Path, t.Path, t.Pos)
+				}
+				continue next
+			}
+		}
+		out = append(out, t)
+	}
+	if _, err := podtemplate.New(templates(out)); err != nil {
+		return out, err
+	}
+	return out, nil
 }
 
 func union(a, b []string) []string {
@@ -209,6 +238,10 @@ func (l *loader) load(path string, from Pos) *Charter {
 			included = append(included, a)
 		}
 		c.Spec.Scope.ExcludeNamespaces = union(c.Spec.Scope.ExcludeNamespaces, sub.Spec.Scope.ExcludeNamespaces)
+		var err error
+		if c.Spec.PodTemplates, err = mergePodTemplates(c.Spec.PodTemplates, sub.Spec.PodTemplates); err != nil {
+			l.errs.Add(inc.Pos, "include %s: %v", inc.Path, err)
+		}
 	}
 	for _, a := range c.Spec.Articles {
 		if prev, dup := ids[a.ID]; dup {

@@ -6,6 +6,8 @@ import (
 	"io"
 	"regexp"
 
+	"github.com/charter-dev/charter/podtemplate"
+
 	"gopkg.in/yaml.v3"
 )
 
@@ -92,6 +94,32 @@ func (d *decoder) spec(n *yaml.Node, s *Spec) {
 			}
 			for _, e := range v.Content {
 				s.Include = append(s.Include, Include{Pos: d.pos(e), Path: d.str(e, "spec.include entry")})
+			}
+		},
+		"podTemplates": func(v *yaml.Node) {
+			if v.Kind != yaml.SequenceNode {
+				d.errorf(v, "spec.podTemplates must be a list of {apiGroup, kind, path}, not %s", kindName(v))
+				return
+			}
+			for _, e := range v.Content {
+				pt := PodTemplate{Pos: d.pos(e)}
+				d.fields(e, "spec.podTemplates entry", map[string]func(*yaml.Node){
+					"apiGroup": func(x *yaml.Node) { pt.APIGroup = d.str(x, "podTemplates.apiGroup") },
+					"kind":     func(x *yaml.Node) { pt.Kind = d.str(x, "podTemplates.kind") },
+					"path":     func(x *yaml.Node) { pt.Path = d.str(x, "podTemplates.path") },
+				})
+				required(d, e, "spec.podTemplates entry", present(e), "kind", "path")
+				if pt.Kind == "" || pt.Path == "" {
+					continue
+				}
+				if err := podtemplate.Check(pt.Template()); err != nil {
+					d.errorf(e, "%v", err)
+					continue
+				}
+				s.PodTemplates = append(s.PodTemplates, pt)
+			}
+			if _, err := podtemplate.New(templates(s.PodTemplates)); err != nil {
+				d.errorf(v, "%v", err)
 			}
 		},
 		"defaults": func(v *yaml.Node) {

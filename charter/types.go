@@ -1,5 +1,11 @@
 package charter
 
+import (
+	"strings"
+
+	"github.com/charter-dev/charter/podtemplate"
+)
+
 // APIVersion and Kind identify a Charter document.
 const (
 	APIVersion = "charter.dev/v1"
@@ -30,6 +36,7 @@ type Metadata struct {
 // Spec is the body of a charter.
 type Spec struct {
 	Include          []Include
+	PodTemplates     []PodTemplate
 	Defaults         Defaults
 	Scope            Scope
 	Council          *Council
@@ -48,6 +55,39 @@ type RegoCapabilities struct {
 type Builtin struct {
 	Pos  Pos
 	Name string
+}
+
+// PodTemplate declares a custom resource kind that embeds a pod template, so
+// articles written for Pod cover it as they cover Deployments.
+type PodTemplate struct {
+	Pos      Pos
+	APIGroup string // empty: any group
+	Kind     string
+	Path     string // dotted field names, e.g. spec.template
+}
+
+// Template is the template in package podtemplate's terms.
+func (p PodTemplate) Template() podtemplate.Template {
+	g := p.APIGroup
+	if g == "" {
+		g = podtemplate.AnyGroup
+	}
+	return podtemplate.Template{APIGroup: g, Kind: p.Kind, Path: strings.Split(p.Path, ".")}
+}
+
+// templates converts a charter's pod templates.
+func templates(pts []PodTemplate) []podtemplate.Template {
+	out := make([]podtemplate.Template, 0, len(pts))
+	for _, p := range pts {
+		out = append(out, p.Template())
+	}
+	return out
+}
+
+// PodTemplateTable is the table of pod templates this charter reads: the
+// built-in kinds and its spec.podTemplates (validated when parsed and merged).
+func (c *Charter) PodTemplateTable() (*podtemplate.Table, error) {
+	return podtemplate.New(templates(c.Spec.PodTemplates))
 }
 
 // Include names another charter whose articles this one adopts.

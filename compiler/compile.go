@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/charter-dev/charter/charter"
+	"github.com/charter-dev/charter/podtemplate"
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/format"
 )
@@ -49,6 +50,9 @@ type Info struct {
 	// that some charter allowed its raw Rego articles to call; the engine
 	// evaluates the bundle with exactly these added to the default set.
 	AllowedBuiltins []string `json:"allowedBuiltins,omitempty"`
+	// PodTemplates is where each kind keeps its pod (built-in kinds and the
+	// charter's spec.podTemplates): articles written for Pod cover them all.
+	PodTemplates []podtemplate.Template `json:"podTemplates"`
 }
 
 // ScopeInfo is the charter-wide namespace scope.
@@ -101,6 +105,13 @@ func Compile(c *charter.Charter) (*Output, error) {
 	out := &Output{Modules: map[string]string{}, Info: info(c), Program: program(c)}
 	var mods []*module
 	var errs charter.ErrorList
+	templates, err := c.PodTemplateTable()
+	if err != nil {
+		errs.Add(c.Pos, "spec.podTemplates: %v", err)
+		templates, _ = podtemplate.New(nil)
+	}
+	out.Info.PodTemplates = templates.Templates()
+	out.Program.PodTemplates = templates.Templates()
 	packages := map[string]*charter.Article{}
 	checked := map[*charter.RegoCapabilities]bool{}
 	for _, a := range c.Spec.Articles {
@@ -128,13 +139,13 @@ func Compile(c *charter.Charter) (*Output, error) {
 			continue
 		}
 		packages[pkg] = a
-		if err := checkPodKinds(a); err != nil {
+		if err := checkPodKinds(a, templates); err != nil {
 			errs.Add(a.Pos, "article %s: %v", a.ID, err)
 			continue
 		}
 		mods = append(mods, articleModule(a))
 	}
-	out.Modules["charter/lib.rego"] = libSource + scopeRules(c.Spec.Scope)
+	out.Modules["charter/lib.rego"] = libSource + "\n" + templates.Rego() + scopeRules(c.Spec.Scope)
 	out.Modules["charter/charter.rego"] = aggregate(mods)
 	out.Modules["charter/runtime.rego"] = runtimeSource
 	for _, m := range mods {
@@ -156,18 +167,15 @@ func Compile(c *charter.Charter) (*Output, error) {
 	return out, nil
 }
 
-// PodKinds embed a pod; an article that reads the pod applies to them only.
-var PodKinds = map[string]bool{"Pod": true, "PodTemplate": true, "ReplicationController": true, "Deployment": true, "ReplicaSet": true, "StatefulSet": true, "DaemonSet": true, "Job": true, "CronJob": true}
-
 // checkPodKinds rejects an article that reads the pod (pod paths, containers,
 // volumes) but also names kinds without one: those would never be decided.
-func checkPodKinds(a *charter.Article) error {
+func checkPodKinds(a *charter.Article, templates *podtemplate.Table) error {
 	if !(&articleGen{a: a}).readsPod() {
 		return nil
 	}
 	var other []string
 	for _, k := range a.Match.Kinds {
-		if k != "*" && !PodKinds[k] {
+		if k != "*" && !templates.HasKind(k) {
 			other = append(other, k)
 		}
 	}

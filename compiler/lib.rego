@@ -50,32 +50,19 @@ group := concat("/", array.slice(parts, 0, count(parts) - 1)) if {
 	parts := split(object.get(resource, "apiVersion", ""), "/")
 }
 
-# Where each workload kind keeps its pod template, by group/kind.
-template_paths := {
-	"/Pod": [],
-	"/PodTemplate": ["template"],
-	"/ReplicationController": ["spec", "template"],
-	"apps/Deployment": ["spec", "template"],
-	"apps/ReplicaSet": ["spec", "template"],
-	"apps/StatefulSet": ["spec", "template"],
-	"apps/DaemonSet": ["spec", "template"],
-	"batch/Job": ["spec", "template"],
-	"batch/CronJob": ["spec", "jobTemplate", "spec", "template"],
-}
-
-# Kinds that embed a pod: a rule written for Pod applies to all of them.
-pod_kinds := {"Pod", "PodTemplate", "ReplicationController", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob"}
+# template_paths, template_path and pod_kinds are generated from package
+# podtemplate (see the end of this module).
 
 # The pod spec and metadata wherever they sit, with their path in the object.
 # An array, not a set: set members are hashed, and a pod is big.
 default pods := []
 
 pods := [{"path": "", "value": resource}] if {
-	template_paths[concat("/", [group, kind])] == []
+	template_path == []
 }
 
 pods := [{"path": concat(".", path), "value": template}] if {
-	path := template_paths[concat("/", [group, kind])]
+	path := template_path
 	path != []
 	template := object.get(resource, path, null)
 	is_object(template)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math/big"
 
+	"github.com/charter-dev/charter/podtemplate"
+
 	"github.com/charter-dev/charter/charter"
 	programv1 "github.com/charter-dev/charter/program/v1"
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -19,9 +21,10 @@ import (
 // Rego rule for rule (compiler/lib.rego and the article modules); the
 // differential tests in this package hold the two paths together.
 type native struct {
-	scope    programv1.Scope
-	articles []*nativeArticle
-	hatch    bool // some article is raw Rego: OPA decides those
+	scope     programv1.Scope
+	templates *podtemplate.Table // where each kind keeps its pod, from the program
+	articles  []*nativeArticle
+	hatch     bool // some article is raw Rego: OPA decides those
 }
 
 type nativeArticle struct {
@@ -58,6 +61,15 @@ func readProgram(raw json.RawMessage) (*programv1.Program, error) {
 
 func newNative(p *programv1.Program) (*native, error) {
 	n := &native{scope: p.Scope}
+	list := p.PodTemplates
+	if len(list) == 0 {
+		list = podtemplate.Builtin() // a program written before it carried the table
+	}
+	templates, err := podtemplate.FromList(list)
+	if err != nil {
+		return nil, fmt.Errorf("program pod templates: %w", err)
+	}
+	n.templates = templates
 	for _, a := range p.Articles {
 		na := &nativeArticle{Article: a}
 		if a.Hatch {

@@ -4,7 +4,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/charter-dev/charter/compiler"
 	programv1 "github.com/charter-dev/charter/program/v1"
 	"github.com/open-policy-agent/opa/v1/ast"
 )
@@ -17,6 +16,7 @@ type env struct {
 	namespace ast.Value // a string for any input that names one sensibly
 	labels    ast.Value
 	kind      string
+	podKind   bool // some group's kind of this name embeds a pod
 	pods      []elem
 	inScope   bool
 	contCache map[string][]elem
@@ -55,18 +55,6 @@ func getString(v ast.Value, key string, def string) (string, bool) {
 	}
 	s, ok := isString(x)
 	return s, ok
-}
-
-var templatePaths = map[string][]string{
-	"/Pod":                   {},
-	"/PodTemplate":           {"template"},
-	"/ReplicationController": {"spec", "template"},
-	"apps/Deployment":        {"spec", "template"},
-	"apps/ReplicaSet":        {"spec", "template"},
-	"apps/StatefulSet":       {"spec", "template"},
-	"apps/DaemonSet":         {"spec", "template"},
-	"batch/Job":              {"spec", "template"},
-	"batch/CronJob":          {"spec", "jobTemplate", "spec", "template"},
 }
 
 func (n *native) env(input ast.Value) (*env, bool) {
@@ -111,11 +99,12 @@ func (n *native) env(input ast.Value) (*env, bool) {
 		kind = "\x00" // not a string: matches no kind
 	}
 	e.kind = kind
+	e.podKind = n.templates.HasKind(kind)
 	e.inScope = n.inScope(e)
 	if apiVersion, ok := getString(e.resource, "apiVersion", ""); ok && kind != "\x00" {
 		parts := strings.Split(apiVersion, "/")
 		group := strings.Join(parts[:len(parts)-1], "/")
-		if path, ok := templatePaths[group+"/"+kind]; ok {
+		if path, ok := n.templates.Lookup(group, kind); ok {
 			if len(path) == 0 {
 				e.pods = []elem{{path: "", value: e.resource}}
 			} else if t, ok := getPath(e.resource, path...).(ast.Object); ok {
@@ -151,7 +140,7 @@ func (a *nativeArticle) matches(e *env) bool {
 	if !e.inScope {
 		return false
 	}
-	if a.CheckKind && !kindMatches(a.Kinds, a.CoversPods, e.kind) {
+	if a.CheckKind && !kindMatches(a.Kinds, a.CoversPods, e) {
 		return false
 	}
 	if !a.AnyOperation {
@@ -207,13 +196,13 @@ func stringIn(v ast.Value, list []string) bool {
 	return false
 }
 
-func kindMatches(kinds []string, coversPods bool, kind string) bool {
+func kindMatches(kinds []string, coversPods bool, e *env) bool {
 	for _, k := range kinds {
-		if k == "*" || k == kind {
+		if k == "*" || k == e.kind {
 			return true
 		}
 	}
-	return coversPods && compiler.PodKinds[kind]
+	return coversPods && e.podKind
 }
 
 // containers is lib.containers(pod): init, regular and ephemeral, with paths.

@@ -77,6 +77,7 @@ var charters = []string{
 	"../policies/pod-security-restricted.yaml",
 	"testdata/charter.yaml",
 	"testdata/edges.yaml",
+	"testdata/podtemplates.yaml",
 	"../compiler/testdata/golden/constructs.yaml",
 	"testdata/quantities.yaml",
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/charter-dev/charter/compiler"
+	"github.com/charter-dev/charter/podtemplate"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -94,7 +95,7 @@ func RulesFor(info compiler.Info) Rules {
 		if len(ops) == 0 {
 			continue // runtime-only articles
 		}
-		for _, kind := range articleKinds(a.Kinds) {
+		for _, kind := range articleKinds(a.Kinds, info.PodTemplates) {
 			switch refs, sub := subresourceKinds[kind]; {
 			case kind == "*":
 				add(main, resourceRef{"*", "*"}, ops)
@@ -106,7 +107,9 @@ func RulesFor(info compiler.Info) Rules {
 					add(main, r, ops)
 				}
 			default:
-				add(main, resourceOf(kind), ops)
+				for _, r := range resourcesOf(kind, info.PodTemplates) {
+					add(main, r, ops)
+				}
 			}
 		}
 	}
@@ -125,26 +128,39 @@ func RulesFor(info compiler.Info) Rules {
 	return Rules{Main: toRules(main), Status: toRules(status)}
 }
 
-// articleKinds expands Pod to every kind that embeds a pod.
-func articleKinds(kinds []string) []string {
+// articleKinds expands Pod to every kind that embeds a pod: the bundle's
+// pod templates (built-in kinds and the charter's spec.podTemplates).
+func articleKinds(kinds []string, templates []podtemplate.Template) []string {
 	var out []string
 	for _, k := range kinds {
 		out = append(out, k)
 		if k == "Pod" {
-			for pk := range compiler.PodKinds {
-				out = append(out, pk)
+			for _, t := range templates {
+				out = append(out, t.Kind)
 			}
 		}
 	}
 	return out
 }
 
-func resourceOf(kind string) resourceRef {
+// resourcesOf is where requests about kind arrive: a built-in resource, else
+// the plural the apiserver derives, in each group a pod template of that kind
+// names, or in every group.
+func resourcesOf(kind string, templates []podtemplate.Template) []resourceRef {
 	if r, ok := builtinResources[kind]; ok {
-		return r
+		return []resourceRef{r}
 	}
 	plural, _ := meta.UnsafeGuessKindToResource(schema.GroupVersionKind{Kind: kind})
-	return resourceRef{"*", plural.Resource}
+	var out []resourceRef
+	for _, t := range templates {
+		if t.Kind == kind {
+			out = append(out, resourceRef{t.APIGroup, plural.Resource})
+		}
+	}
+	if len(out) == 0 {
+		out = []resourceRef{{"*", plural.Resource}}
+	}
+	return out
 }
 
 // toRules groups resources with the same group and operations into one rule,

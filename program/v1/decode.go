@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/charter-dev/charter/podtemplate"
 	"slices"
 )
 
@@ -41,6 +42,9 @@ func Decode(data []byte) (*Program, error) {
 func (p *Program) Validate() error {
 	if p.Version != Version {
 		return fmt.Errorf("program version %d is not supported (this engine reads version %d)", p.Version, Version)
+	}
+	if _, err := podtemplate.FromList(p.PodTemplates); err != nil {
+		return fmt.Errorf("program: %w", err)
 	}
 	for i := range p.Articles {
 		if err := p.Articles[i].validate(); err != nil {

@@ -1,5 +1,7 @@
 package v1
 
+import "github.com/charter-dev/charter/podtemplate"
+
 // Version is the program version these types describe.
 const Version = 1
 
@@ -10,6 +12,9 @@ type Program struct {
 	Version  int       `json:"version"`
 	Scope    Scope     `json:"scope"`
 	Articles []Article `json:"articles"`
+	// PodTemplates is where each kind keeps its pod, built-in kinds included;
+	// absent in programs written before it existed (the built-in table).
+	PodTemplates []podtemplate.Template `json:"podTemplates,omitempty"`
 }
 
 // Scope is the charter-wide namespace scope (globs).
