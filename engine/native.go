@@ -7,9 +7,8 @@ import (
 	"fmt"
 	"math/big"
 
-	"github.com/charter-dev/charter/podtemplate"
-
 	"github.com/charter-dev/charter/charter"
+	"github.com/charter-dev/charter/podtemplate"
 	programv1 "github.com/charter-dev/charter/program/v1"
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/topdown"
