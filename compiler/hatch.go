@@ -14,6 +14,7 @@ import (
 type hatch struct {
 	vars  map[string]bool // variables the body reads, call operators aside
 	calls []hatchCall     // every function the body calls
+	other []hatchCall     // references to other articles' rules (data.charter, data as a whole)
 }
 
 // hatchCall is one call in a raw Rego body, at its row and column in the
@@ -39,6 +40,9 @@ func parseHatch(src string) (*hatch, error) {
 			row, col = op.Location.Row, op.Location.Col
 		}
 		h.calls = append(h.calls, hatchCall{name: op.String(), row: row, col: col})
+		if r, ok := op.Value.(ast.Ref); ok && reachesArticles(r) {
+			h.other = append(h.other, hatchCall{name: r.String(), row: row, col: col})
+		}
 		for _, a := range args {
 			vis.Walk(a)
 		}
@@ -57,6 +61,13 @@ func parseHatch(src string) (*hatch, error) {
 			if c, ok := v.Value.(ast.Call); ok {
 				call(c[0], c[1:])
 				return true
+			}
+			if r, ok := v.Value.(ast.Ref); ok && reachesArticles(r) {
+				row, col := 0, 0
+				if v.Location != nil {
+					row, col = v.Location.Row, v.Location.Col
+				}
+				h.other = append(h.other, hatchCall{name: r.String(), row: row, col: col})
 			}
 			if name := builtinNamed(v); name != "" {
 				row, col := 0, 0
@@ -93,6 +104,27 @@ func builtinNamed(t *ast.Term) string {
 		return name
 	}
 	return ""
+}
+
+// reachesArticles reports whether a reference can evaluate rules charter
+// generated (other articles, the decision): data as a whole, data[x] with x
+// not a constant, data.charter other than data.charter.lib. Through them raw
+// Rego would reach builtins only another charter file allows.
+func reachesArticles(r ast.Ref) bool {
+	if !r[0].Equal(ast.DefaultRootDocument) {
+		return false
+	}
+	if len(r) < 2 {
+		return true
+	}
+	root, ok := r[1].Value.(ast.String)
+	if !ok {
+		return true
+	}
+	if root != "charter" {
+		return false
+	}
+	return len(r) < 3 || !r[2].Equal(ast.StringTerm("lib"))
 }
 
 // hatchOf parses an article's raw Rego; nil when it has none or it does not
@@ -212,6 +244,9 @@ func checkBuiltins(a *charter.Article, h *hatch) charter.ErrorList {
 		deny[n] = !allowed[n]
 	}
 	var list charter.ErrorList
+	for _, c := range h.other {
+		list.Add(hatchPos(a, c.row, c.col), "rego: article %s reads %s: raw Rego may read data.charter.lib and data outside data.charter, not charter's own rules (other articles may call builtins this charter does not allow)", a.ID, c.name)
+	}
 	for _, c := range h.calls {
 		if deny[c.name] && c.ref {
 			list.Add(hatchPos(a, c.row, c.col), "rego: article %s refers to %s (in a with or as a value, which can call it), which raw Rego may not call by default (network, host or randomness); if this charter must, add it to spec.regoCapabilities.allow", a.ID, c.name)

@@ -124,6 +124,8 @@ func TestRestrictedBuiltins(t *testing.T) {
 			[]string{"c.yaml:10:88: rego: article H-1 refers to rand.intn"}},
 		{"a with value allowed by the charter", allow("http.send"), "x := json.marshal(resource) with json.marshal as http.send\nx != \"\"", nil},
 		{"a pure builtin as a with value is allowed", "", "x := json.marshal(resource) with json.marshal as base64.encode\nx != \"\"", nil},
+		{"data outside data.charter may be read", "", "data.settings.owner == resource.metadata.name", nil},
+		{"data.charter.lib may be called", "", `data.charter.lib.join("a", resource.metadata.name) != ""`, nil},
 		{"a comment naming http.send is no call", "", "# never http.send(x) here\nresource.metadata.name == \"x\"", nil},
 	}
 	for _, tc := range cases {
@@ -213,5 +215,32 @@ func TestRegoCapabilitiesWithBypass(t *testing.T) {
 	want := "team.yaml:12:51: rego: article H-2 refers to http.send (in a with or as a value"
 	if len(list) != 1 || !strings.Contains(list[0].Error(), want) {
 		t.Fatalf("got %v\nwant one error %q", err, want)
+	}
+
+	// The same reach through base.yaml's own article: calling its hatch
+	// function or reading its findings evaluates its http.send.
+	cases := []struct{ name, body, want string }{
+		{"another article's function", "data.charter.articles.h_1.hatch(resource, resource, resource)", "team.yaml:11:7: rego: article H-2 reads data.charter.articles.h_1.hatch"},
+		{"another article's findings", "count(data.charter.articles.h_1.findings) > 0", "team.yaml:11:13: rego: article H-2 reads data.charter.articles.h_1.findings"},
+		{"the decision", "x := data.charter\ncount(x) > 0", "team.yaml:11:12: rego: article H-2 reads data.charter:"},
+		{"data as a whole", "x := data\ncount(x) > 0", "team.yaml:11:12: rego: article H-2 reads data:"},
+		{"data under a variable key", "y := \"charter\"\ncount(data[y]) > 0", "team.yaml:12:13: rego: article H-2 reads data[y]"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			write("team.yaml", strings.Replace(hatchCharter("  include: [base.yaml]\n", "t", "Service", "m", tc.body), "H-1", "H-2", 1))
+			c, err := charter.Load(team)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = Compile(c)
+			if err == nil {
+				t.Fatal("compiled")
+			}
+			list := err.(charter.ErrorList)
+			if len(list) != 1 || !strings.Contains(list[0].Error(), tc.want) {
+				t.Fatalf("got %v\nwant one error %q", err, tc.want)
+			}
+		})
 	}
 }
