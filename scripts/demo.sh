@@ -33,7 +33,7 @@ echo "(charter eval exit code $code: 0 allowed, 1 denied, 2 bad input)"
 step "admission: the same bundle enforced by the webhook over real TLS"
 $CHARTER webhook certs --out "$OUT/certs" --service charter-webhook --namespace charter-system || exit 1
 PORT=${DEMO_PORT:-18443}
-$CHARTER webhook serve --bundle "$OUT/anti-delos.tar.gz" --tls-cert "$OUT/certs/tls.crt" --tls-key "$OUT/certs/tls.key" \
+$CHARTER webhook serve --bundle "$OUT/anti-delos.tar.gz" --verify-key "$OUT/signing.pub" --tls-cert "$OUT/certs/tls.crt" --tls-key "$OUT/certs/tls.key" \
   --listen "127.0.0.1:$PORT" --namespace charter-system --audit-log "$OUT/audit.jsonl" --audit-sync 2> "$OUT/webhook.log" &
 WEBHOOK=$!
 trap 'kill $WEBHOOK 2>/dev/null' EXIT

@@ -1,7 +1,6 @@
 package source
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"log/slog"
@@ -198,22 +197,4 @@ func TestBackoff(t *testing.T) {
 			t.Errorf("Backoff(%d failures, jitter %v) = %v, want %v", tc.failures, tc.u, got, tc.want)
 		}
 	}
-}
-
-func tarGz(t *testing.T, files bundles.Files) []byte {
-	t.Helper()
-	data, err := files.TarGz()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
-
-func readBack(t *testing.T, data []byte) bundles.Files {
-	t.Helper()
-	f, err := bundles.ReadTarGz(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
 }
