@@ -166,13 +166,12 @@ func (h *Handler) reject(w http.ResponseWriter, e *RequestError) {
 // match. Requests in excluded namespaces are allowed without evaluation; an
 // evaluation that fails or overruns the deadline denies unless fail-open.
 //
-// An UPDATE (of the object or of a subresource that carries it, such as
-// status, ephemeralcontainers or resize) is denied only for violations it
-// introduces: a violation the old object already had is reported as a
-// warning. So, as under Pod Security Admission, a workload admitted before a
-// stricter bundle can still be relabelled, scaled or have its finalizers
-// removed, while an update that adds a privileged (ephemeral) container or
-// removes a required label is denied.
+// An UPDATE that changes only metadata and status is denied only for
+// violations it introduces: a violation the old object already had is
+// reported as a warning. So, as under Pod Security Admission, a workload
+// admitted before a stricter bundle can still be relabelled or have its
+// finalizers removed, while removing a required label is denied. An UPDATE
+// that changes anything else is decided in full.
 func (h *Handler) Decide(ctx context.Context, review *Review) (*admissionv1.AdmissionResponse, AuditRecord) {
 	req := review.Request
 	rec := newRecord(req)
@@ -185,9 +184,13 @@ func (h *Handler) Decide(ctx context.Context, review *Review) (*admissionv1.Admi
 		return h.undecided(req, &rec, "no_bundle", "no policy bundle is loaded")
 	}
 	rec.Bundle = auditBundle(d)
+	// One deadline for the request: the object and, for an UPDATE, the old
+	// object are decided within it.
+	ctx, cancel := context.WithTimeout(ctx, h.timeout)
+	defer cancel()
 	dec, err := h.evaluate(ctx, d, review.Input)
 	if err == nil && !dec.Allowed && req.Operation == admissionv1.Update {
-		dec, err = h.introduced(ctx, d, review.Input, dec)
+		dec = h.introduced(ctx, d, review.Input, dec)
 	}
 	if err != nil {
 		reason := "error"
@@ -255,12 +258,11 @@ type panicError struct{ v any }
 
 func (p *panicError) Error() string { return fmt.Sprintf("policy evaluation panicked: %v", p.v) }
 
-// evaluate runs the decider under the deadline. It does not trust the decider
-// to honour ctx: the result is abandoned at the deadline either way, and a
-// panic inside it becomes an error for this request only.
+// evaluate runs the decider under ctx's deadline (the request's). It does
+// not trust the decider to honour ctx: the result is abandoned at the
+// deadline either way, and a panic inside it becomes an error for this
+// request only.
 func (h *Handler) evaluate(ctx context.Context, d Decider, input any) (engine.Decision, error) {
-	ctx, cancel := context.WithTimeout(ctx, h.timeout)
-	defer cancel()
 	type result struct {
 		d   engine.Decision
 		err error

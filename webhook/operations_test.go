@@ -1,8 +1,14 @@
 package webhook
 
 import (
+	"context"
+	"errors"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/charter-dev/charter/engine"
 )
 
 func labelled(p map[string]any, labels map[string]any) map[string]any {
@@ -66,8 +72,8 @@ func TestOperations(t *testing.T) {
 			withOld(labelled(podObject("default", compliant), team)), asKind("", "Pod", "pods", "status")), false, "[OP-002]"},
 		{"privileged ephemeral container added", review("UPDATE", debugged(privileged), withOld(legacy()), asKind("", "Pod", "pods", "ephemeralcontainers")),
 			false, "[OP-001] container app is privileged (at spec.ephemeralContainers[0].securityContext.privileged)"},
-		{"compliant ephemeral container added to a legacy pod", review("UPDATE", debugged(compliant), withOld(legacy()), asKind("", "Pod", "pods", "ephemeralcontainers")),
-			true, "[OP-001]"},
+		{"compliant ephemeral container added to a legacy pod (spec changed: decided in full)", review("UPDATE", debugged(compliant), withOld(legacy()), asKind("", "Pod", "pods", "ephemeralcontainers")),
+			false, "[OP-001] container app is privileged (at spec.containers[0]"},
 		{"new violation at a known field", review("UPDATE", labelled(podObject("default", compliant, privileged), team),
 			withOld(labelled(podObject("default", compliant, compliant), team))), false, "spec.containers[1].securityContext.privileged"},
 		{"protected ConfigMap deleted", review("DELETE", configMap(nil), asKind("", "ConfigMap", "configmaps", ""), func(r map[string]any) {
@@ -106,23 +112,86 @@ func TestOperations(t *testing.T) {
 	}
 }
 
-// TestUpdateOnlyDeniesWhatItIntroduces: a denied update names only the new
-// violations, and lists the old ones as warnings.
+// TestUpdateOnlyDeniesWhatItIntroduces: an update of metadata only is
+// denied for the violations it brings, and lists the old ones as warnings.
 func TestUpdateOnlyDeniesWhatItIntroduces(t *testing.T) {
 	h := NewHandler(HandlerOptions{Source: Fixed(loadEngine(t, "testdata/operations.yaml")), Logger: quiet})
-	old := podObject("default", privileged)
-	now := podObject("default", privileged, privileged)
+	old := labelled(podObject("default", privileged), map[string]any{"team": "shop"})
+	now := podObject("default", privileged)
 	resp := decodeResponse(t, post(h, "application/json", mustJSON(t, review("UPDATE", now, withOld(old)))))
 	if resp.Allowed {
-		t.Fatal("a second privileged container was admitted")
+		t.Fatal("removing the team label was admitted")
 	}
-	if msg := resp.Result.Message; !strings.Contains(msg, "spec.containers[1]") || strings.Contains(msg, "spec.containers[0]") || strings.Contains(msg, "OP-002") {
-		t.Errorf("denial %q should name only the new container", msg)
+	if msg := resp.Result.Message; !strings.Contains(msg, "[OP-002]") || strings.Contains(msg, "OP-001") {
+		t.Errorf("denial %q should name only the removed label", msg)
 	}
 	warned := strings.Join(resp.Warnings, "\n")
-	for _, want := range []string{"[OP-001] already violated before this update", "spec.containers[0]", "[OP-002] already violated"} {
+	for _, want := range []string{"[OP-001] already violated before this update", "spec.containers[0]"} {
 		if !strings.Contains(warned, want) {
 			t.Errorf("warnings %q do not contain %q", warned, want)
 		}
+	}
+}
+
+// TestUpdateOfSpecDecidedInFull: an update that changes more than metadata
+// and status excuses nothing, so new violations of an article the object
+// already breaks are denied (hostNetwork -> hostNetwork+hostPID+hostIPC:
+// the engine names only the first field of each article).
+func TestUpdateOfSpecDecidedInFull(t *testing.T) {
+	h := NewHandler(HandlerOptions{Source: Fixed(loadEngine(t, "testdata/operations.yaml")), Logger: quiet})
+	host := func(fields ...string) map[string]any {
+		p := labelled(podObject("default", compliant), map[string]any{"team": "shop"})
+		for _, f := range fields {
+			p["spec"].(map[string]any)[f] = true
+		}
+		return p
+	}
+	resp := decodeResponse(t, post(h, "application/json", mustJSON(t,
+		review("UPDATE", host("hostNetwork", "hostPID", "hostIPC"), withOld(host("hostNetwork"))))))
+	if resp.Allowed {
+		t.Fatalf("adding hostPID and hostIPC was admitted; warnings %q", resp.Warnings)
+	}
+	if !strings.Contains(resp.Result.Message, "[OP-006] pod shares a host namespace") {
+		t.Errorf("denial %q does not name OP-006", resp.Result.Message)
+	}
+	// Relabelling the same pod changes metadata only: still allowed.
+	relabelled := host("hostNetwork")
+	relabelled["metadata"].(map[string]any)["labels"] = map[string]any{"team": "shop", "tier": "web"}
+	resp = decodeResponse(t, post(h, "application/json", mustJSON(t, review("UPDATE", relabelled, withOld(host("hostNetwork"))))))
+	if !resp.Allowed {
+		t.Fatalf("relabelling a legacy pod was denied: %+v", resp.Result)
+	}
+}
+
+// TestOldObjectUndecidedKeepsDenial: when the old object cannot be decided,
+// the update's full denial stands, even with fail-open; both evaluations run
+// under the request's one deadline.
+func TestOldObjectUndecidedKeepsDenial(t *testing.T) {
+	var mu sync.Mutex
+	var deadlines []time.Time
+	calls := 0
+	d := fakeDecider{func(ctx context.Context, _ any) (engine.Decision, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		dl, _ := ctx.Deadline()
+		deadlines = append(deadlines, dl)
+		calls++
+		if calls == 1 {
+			time.Sleep(5 * time.Millisecond)
+			return engine.Decision{Violations: []engine.Finding{{Article: "OP-006", Message: "pod shares a host namespace"}}}, nil
+		}
+		return engine.Decision{}, errors.New("old object: undefined function")
+	}}
+	h := NewHandler(HandlerOptions{Source: Fixed(d), FailOpen: true, Logger: quiet})
+	old := labelled(podObject("default", compliant), map[string]any{"team": "shop"})
+	resp := decodeResponse(t, post(h, "application/json", mustJSON(t, review("UPDATE", podObject("default", compliant), withOld(old)))))
+	if resp.Allowed {
+		t.Fatalf("update admitted although its old object could not be decided: %+v", resp)
+	}
+	if !strings.Contains(resp.Result.Message, "[OP-006]") {
+		t.Errorf("denial %q does not name OP-006", resp.Result.Message)
+	}
+	if len(deadlines) != 2 || !deadlines[0].Equal(deadlines[1]) {
+		t.Errorf("evaluations ran under deadlines %v, want one shared deadline", deadlines)
 	}
 }
