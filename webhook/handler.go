@@ -192,6 +192,9 @@ func (h *Handler) Decide(ctx context.Context, review *Review) (*admissionv1.Admi
 	if err == nil && !dec.Allowed && req.Operation == admissionv1.Update {
 		dec = h.introduced(ctx, d, review.Input, dec)
 	}
+	if err == nil {
+		dec = explicitOnly(d, string(req.Operation), dec)
+	}
 	if err != nil {
 		reason := "error"
 		var pe *panicError

@@ -195,3 +195,30 @@ func TestOldObjectUndecidedKeepsDenial(t *testing.T) {
 		t.Errorf("evaluations ran under deadlines %v, want one shared deadline", deadlines)
 	}
 }
+
+// TestStarDoesNotDecideDelete: an article with operations ["*"] decides
+// CREATE and UPDATE; deleting a pod that breaks it is allowed, while an
+// article that names DELETE still denies.
+func TestStarDoesNotDecideDelete(t *testing.T) {
+	h := NewHandler(HandlerOptions{Source: Fixed(loadEngine(t, "testdata/star.yaml")), Logger: quiet})
+	forbidden := func() map[string]any {
+		return labelled(podObject("default", compliant), map[string]any{"team": "shop", "forbidden": "true"})
+	}
+	resp := decodeResponse(t, post(h, "application/json", mustJSON(t, review("CREATE", forbidden()))))
+	if resp.Allowed || !strings.Contains(resp.Result.Message, "[OP-007]") {
+		t.Fatalf("CREATE of a forbidden pod: allowed=%v %+v", resp.Allowed, resp.Result)
+	}
+	resp = decodeResponse(t, post(h, "application/json", mustJSON(t, review("DELETE", forbidden(), func(r map[string]any) {
+		r["object"], r["oldObject"] = forbidden(), forbidden()
+	}))))
+	if !resp.Allowed {
+		t.Fatalf("deleting a pod that breaks a [\"*\"] article was denied: %+v", resp.Result)
+	}
+	cm := configMap(map[string]any{"protected": "true", "forbidden": "true"})
+	resp = decodeResponse(t, post(h, "application/json", mustJSON(t, review("DELETE", cm, asKind("", "ConfigMap", "configmaps", ""), func(r map[string]any) {
+		r["oldObject"] = cm
+	}))))
+	if resp.Allowed || !strings.Contains(resp.Result.Message, "[OP-003]") || strings.Contains(resp.Result.Message, "OP-007") {
+		t.Fatalf("DELETE of a protected ConfigMap: allowed=%v %+v", resp.Allowed, resp.Result)
+	}
+}
