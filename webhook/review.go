@@ -99,6 +99,9 @@ func decodeReview(body io.Reader, limit int64) (*Review, error) {
 		}
 	}
 	if err != nil {
+		if errors.Is(err, errTooManyValues) {
+			return nil, &RequestError{Code: http.StatusRequestEntityTooLarge, UID: d.uid, Msg: err.Error()}
+		}
 		if errors.Is(err, errTooLarge) {
 			return nil, &RequestError{Code: http.StatusRequestEntityTooLarge, UID: d.uid,
 				Msg: fmt.Sprintf("request body is larger than %d bytes", limit)}
@@ -246,14 +249,27 @@ func (l *limitReader) Read(p []byte) (int, error) {
 // request.uid as soon as it is read, for the answer to a review that turns
 // out to be too large.
 type decoder struct {
-	dec *json.Decoder
-	uid string
+	dec    *json.Decoder
+	uid    string
+	values int
 }
+
+// MaxReviewValues bounds the JSON values decoded per review. Each costs
+// about 200 bytes once it is an OPA term, so a body of `[0,0,...]` under
+// MaxBodyBytes (19 million values) would take gigabytes; one million is
+// about 200 MB, and far more values than two real 3 MiB objects hold
+// (a 3 MiB pod spec holds tens of thousands). Past it the review is denied.
+const MaxReviewValues = 1_000_000
+
+var errTooManyValues = fmt.Errorf("request holds more than %d JSON values", MaxReviewValues)
 
 func (d *decoder) value(depth int) (ast.Value, error) {
 	tok, err := d.dec.Token()
 	if err != nil {
 		return nil, err
+	}
+	if d.values++; d.values > MaxReviewValues {
+		return nil, errTooManyValues
 	}
 	return d.fromToken(tok, depth)
 }

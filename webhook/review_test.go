@@ -5,8 +5,10 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	goruntime "runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/charter-dev/charter/engine"
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -166,5 +168,25 @@ func TestMetricLabelsBounded(t *testing.T) {
 		if !got[s] {
 			t.Errorf("no series %s in %v", s, got)
 		}
+	}
+}
+
+// TestTooManyValuesIsDenied: a review under the body cap holding millions of
+// tiny values is denied with its uid, not decoded into gigabytes.
+func TestTooManyValuesIsDenied(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u-many","operation":"CREATE",` +
+		`"kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},"object":{"x":[0`)
+	b.WriteString(strings.Repeat(",0", 2*MaxReviewValues))
+	b.WriteString(`]}}}`)
+	h := NewHandler(HandlerOptions{Source: Fixed(loadEngine(t, "testdata/operations.yaml")), FailOpen: true, Logger: quiet})
+	var before, after goruntime.MemStats
+	goruntime.ReadMemStats(&before)
+	start := time.Now()
+	resp := decodeResponse(t, post(h, "application/json", []byte(b.String())))
+	goruntime.ReadMemStats(&after)
+	t.Logf("%d-byte body: %s, %d MB allocated", b.Len(), time.Since(start), (after.TotalAlloc-before.TotalAlloc)>>20)
+	if resp.Allowed || resp.UID != "u-many" || !strings.Contains(resp.Result.Message, "JSON values") {
+		t.Fatalf("allowed=%v uid=%q %+v", resp.Allowed, resp.UID, resp.Result)
 	}
 }
