@@ -115,18 +115,18 @@ func TestCharterVerifiesCosignSignature(t *testing.T) {
 }
 
 // TestOPABuildVerifiesCharterSignature: opa build --verification-key checks
-// the .signatures.json charter wrote (tarball and directory) and refuses a
-// tampered bundle.
+// the .signatures.json charter wrote on a tarball and refuses a tampered one.
+// A directory bundle is not checked through opa build: OPA 1.22.3's directory
+// loader names each file by the path it was given ("b/.manifest"), so no
+// signature over bundle-relative names verifies there (see docs/signing.md).
 func TestOPABuildVerifiesCharterSignature(t *testing.T) {
 	opa := tool(t, "opa")
 	f := newSigningFixture(t)
-	for _, b := range []string{f.tarball, f.bundleDir} {
-		must(t, opa, "build", "--bundle", b, "--verification-key", f.pub, "--signing-alg", "ES256",
-			"-o", filepath.Join(t.TempDir(), "out.tar.gz"))
-	}
+	must(t, opa, "build", "--bundle", f.tarball, "--verification-key", f.pub, "--signing-alg", "ES256",
+		"-o", filepath.Join(t.TempDir(), "out.tar.gz"))
 	r := execute(t, nil, opa, "build", "--bundle", tamperedCopy(t, f.tarball), "--verification-key", f.pub,
 		"--signing-alg", "ES256", "-o", filepath.Join(t.TempDir(), "out.tar.gz"))
-	if r.code == 0 || !strings.Contains(string(r.stderr), "digest mismatch") {
+	if r.code == 0 || !strings.Contains(string(r.stdout)+string(r.stderr), "digest mismatch") {
 		t.Errorf("opa build accepted a tampered bundle, or for another reason:\n%s", r)
 	}
 }
