@@ -34,7 +34,7 @@ step "admission: the same bundle enforced by the webhook over real TLS"
 $CHARTER webhook certs --out "$OUT/certs" --service charter-webhook --namespace charter-system || exit 1
 PORT=${DEMO_PORT:-18443}
 $CHARTER webhook serve --bundle "$OUT/anti-delos.tar.gz" --verify-key "$OUT/signing.pub" --tls-cert "$OUT/certs/tls.crt" --tls-key "$OUT/certs/tls.key" \
-  --listen "127.0.0.1:$PORT" --namespace charter-system --audit-log "$OUT/audit.jsonl" --audit-sync 2> "$OUT/webhook.log" &
+  --listen "127.0.0.1:$PORT" --namespace charter-system --audit-log "$OUT/decisions.jsonl" --audit-key "$OUT/signing.key" --audit-sync 2> "$OUT/webhook.log" &
 WEBHOOK=$!
 trap 'kill $WEBHOOK 2>/dev/null' EXIT
 for _ in $(seq 1 100); do
@@ -50,7 +50,7 @@ code=$?
 [ "$code" -le 1 ] || exit 1
 kill -TERM $WEBHOOK && wait $WEBHOOK 2>/dev/null
 trap - EXIT
-echo "webhook stopped; $(wc -l < "$OUT/audit.jsonl") decisions in $OUT/audit.jsonl"
+echo "webhook stopped; $(wc -l < "$OUT/decisions.jsonl") decisions in $OUT/decisions.jsonl"
 
 step "audit: the webhook's decision log is tamper-evident (Merkle tree + checkpoints)"
-$CHARTER audit verify "$OUT/audit.jsonl" || exit 1
+$CHARTER audit verify --key "$OUT/signing.pub" "$OUT/decisions.jsonl" || exit 1
