@@ -290,10 +290,17 @@ func TestOversizedReviews(t *testing.T) {
 			if err := mergePatch(t, pb, s.name, "large-compliant", `{"metadata":{"labels":{"team":null}}}`); err == nil || !strings.Contains(err.Error(), "[AD-004]") {
 				t.Fatalf("removing the team label of the large pod: %v, want AD-004", err)
 			}
+			// The apiserver may call a webhook more than once for one request
+			// (it retries calls that fail in transit, and a 15.6 MB review on a
+			// busy machine can), so repeated identical decisions count once.
 			decided := map[string][]string{}
 			for _, r := range wh.auditRecords(t) {
 				if strings.HasPrefix(r.Object.Name, "large-") {
-					decided[r.Object.Name] = append(decided[r.Object.Name], r.Operation+":"+r.Decision)
+					d, seen := r.Operation+":"+r.Decision, decided[r.Object.Name]
+					if len(seen) > 0 && seen[len(seen)-1] == d {
+						continue
+					}
+					decided[r.Object.Name] = append(seen, d)
 				}
 			}
 			if got := strings.Join(decided["large-privileged"], ","); got != "CREATE:denied" {
