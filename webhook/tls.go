@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/charter-dev/charter/internal/fingerprint"
 )
 
 // CertReloader serves the certificate in a key pair on disk and picks up a
@@ -22,7 +24,7 @@ type CertReloader struct {
 
 	cert atomic.Pointer[tls.Certificate]
 	mu   sync.Mutex
-	seen fileState
+	seen string // fingerprint.Files of the pair
 }
 
 // NewCertReloader loads the pair once; it fails if the pair does not load.
@@ -34,7 +36,7 @@ func NewCertReloader(certFile, keyFile string, m *Metrics, log *slog.Logger) (*C
 		log = slog.Default()
 	}
 	c := &CertReloader{certFile: certFile, keyFile: keyFile, metrics: m, log: log}
-	c.seen = stateOf(certFile, keyFile)
+	c.seen = fingerprint.Files([]string{certFile, keyFile}, nil)
 	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
 		return nil, fmt.Errorf("load TLS key pair: %w", err)
@@ -53,7 +55,7 @@ func (c *CertReloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, e
 func (c *CertReloader) Reload() (bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	st := stateOf(c.certFile, c.keyFile)
+	st := fingerprint.Files([]string{c.certFile, c.keyFile}, nil)
 	if st == c.seen {
 		return false, nil
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/charter-dev/charter/bundles"
 	"github.com/charter-dev/charter/charter"
+	"github.com/charter-dev/charter/internal/fingerprint"
 )
 
 // Kind is what a local path holds.
@@ -68,13 +69,13 @@ func (l *Local) Fetch(ctx context.Context, since string) (*Fetched, error) {
 		}
 		k, err := Classify(l.Paths[0])
 		if err != nil {
-			return nil, l.failed(fingerprint(l.Paths, bundlePart), since, err)
+			return nil, l.failed(fingerprint.Files(l.Paths, bundlePart), since, err)
 		}
 		kind = k
 	}
 	if kind != KindCharter {
 		p := l.Paths[0]
-		fp := fingerprint([]string{p}, bundlePart)
+		fp := fingerprint.Files([]string{p}, bundlePart)
 		if fp == since {
 			return nil, ErrNotModified
 		}
@@ -84,7 +85,7 @@ func (l *Local) Fetch(ctx context.Context, since string) (*Fetched, error) {
 		}
 		return &Fetched{Files: files, Fingerprint: fp}, nil
 	}
-	fp := fingerprint(l.watched(), charterPart)
+	fp := fingerprint.Files(l.watched(), charterPart)
 	if fp == since {
 		return nil, ErrNotModified
 	}

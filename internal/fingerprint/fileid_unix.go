@@ -1,6 +1,6 @@
 //go:build unix
 
-package webhook
+package fingerprint
 
 import (
 	"io/fs"
