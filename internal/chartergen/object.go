@@ -2,7 +2,9 @@ package chartergen
 
 import (
 	"encoding/json"
+	"maps"
 	"math/rand/v2"
+	"slices"
 )
 
 // Input returns a random input for the engine: a Kubernetes object (a raw
@@ -232,10 +234,11 @@ func (g *objectGen) volume() map[string]any {
 	return v
 }
 
-// some sets a random subset of the fields.
+// some sets a random subset of the fields, in key order (not map order) so
+// that a seed always generates the same input.
 func (g *objectGen) some(fields map[string]func() any) map[string]any {
 	out := map[string]any{}
-	for _, k := range sortedKeys(fields) {
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
 		if g.chance(2) {
 			out[k] = fields[k]()
 		}
@@ -288,7 +291,7 @@ func (g *objectGen) mutate(m map[string]any, n int) {
 		target := m
 		for depth := g.r.IntN(5); depth > 0; depth-- {
 			var next []map[string]any
-			for _, k := range sortedKeys(target) {
+			for _, k := range slices.Sorted(maps.Keys(target)) {
 				switch x := target[k].(type) {
 				case map[string]any:
 					next = append(next, x)
@@ -305,7 +308,7 @@ func (g *objectGen) mutate(m map[string]any, n int) {
 			}
 			target = pick(g.r, next)
 		}
-		keys := sortedKeys(target)
+		keys := slices.Sorted(maps.Keys(target))
 		if len(keys) == 0 {
 			continue
 		}
