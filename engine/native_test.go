@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/charter-dev/charter/bundles"
+	"github.com/charter-dev/charter/internal/chartergen"
 	"github.com/charter-dev/charter/internal/manifest"
 )
 
@@ -110,7 +111,7 @@ func TestNativeMatchesOPA(t *testing.T) {
 			for i, obj := range objects {
 				check(fmt.Sprintf("object %d", i), obj)
 				for range mutationsPerObject {
-					m := deepCopy(obj).(map[string]any)
+					m := chartergen.DeepCopy(obj).(map[string]any)
 					mutate(rng, m, 3)
 					check(fmt.Sprintf("mutation of object %d", i), m)
 					mutated++
@@ -119,24 +120,6 @@ func TestNativeMatchesOPA(t *testing.T) {
 		})
 	}
 	t.Logf("%d objects × %d charters, %d mutations: native == OPA", len(objects), len(charters), mutated)
-}
-
-func deepCopy(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		m := make(map[string]any, len(x))
-		for k, e := range x {
-			m[k] = deepCopy(e)
-		}
-		return m
-	case []any:
-		l := make([]any, len(x))
-		for i, e := range x {
-			l[i] = deepCopy(e)
-		}
-		return l
-	}
-	return v
 }
 
 // values a mutation may write: the edge cases of the language's semantics.
@@ -187,7 +170,7 @@ func mutate(rng *rand.Rand, m map[string]any, n int) {
 			delete(target, key)
 			continue
 		}
-		target[key] = deepCopy(mutations[rng.IntN(len(mutations))])
+		target[key] = chartergen.DeepCopy(mutations[rng.IntN(len(mutations))])
 	}
 }
 

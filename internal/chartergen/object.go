@@ -47,7 +47,7 @@ func (g *objectGen) review(obj map[string]any) map[string]any {
 		}
 	case "UPDATE":
 		req["object"] = obj
-		old := deepCopy(obj).(map[string]any)
+		old := DeepCopy(obj).(map[string]any)
 		g.mutate(old, 1+g.r.IntN(2))
 		req["oldObject"] = old
 	default:
@@ -317,22 +317,24 @@ func (g *objectGen) mutate(m map[string]any, n int) {
 			delete(target, key)
 			continue
 		}
-		target[key] = deepCopy(pick(g.r, damage))
+		target[key] = DeepCopy(pick(g.r, damage))
 	}
 }
 
-func deepCopy(v any) any {
+// DeepCopy copies a decoded JSON or YAML value (maps and slices, all the way
+// down), so that one input can be mutated and the other kept.
+func DeepCopy(v any) any {
 	switch x := v.(type) {
 	case map[string]any:
 		m := make(map[string]any, len(x))
 		for k, e := range x {
-			m[k] = deepCopy(e)
+			m[k] = DeepCopy(e)
 		}
 		return m
 	case []any:
 		l := make([]any, len(x))
 		for i, e := range x {
-			l[i] = deepCopy(e)
+			l[i] = DeepCopy(e)
 		}
 		return l
 	}
