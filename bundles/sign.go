@@ -44,6 +44,12 @@ func Sign(files Files, signer signature.SignerVerifier, r Release) (Files, error
 	if out[".manifest"], err = withRelease(manifest, r); err != nil {
 		return nil, err
 	}
+	// Refuse now what Verify would refuse later.
+	for _, n := range out.Names() {
+		if err := checkStructured(n, out[n]); err != nil {
+			return nil, fmt.Errorf("%s %v, so readers may disagree on what is signed", n, err)
+		}
+	}
 	infos, err := out.fileInfos()
 	if err != nil {
 		return nil, err

@@ -1,12 +1,10 @@
 package bundles
 
 import (
-	"bytes"
 	"crypto"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 	"time"
@@ -56,8 +54,9 @@ func (v *Verified) Expired(now time.Time) bool {
 // any one of them may have signed (key rotation). Unlike OPA's own reader it
 // is strict: exactly one JWT; alg ES256; a kid that names a trusted key
 // (keys.ID) and agrees with the keyid claim; every file of the bundle listed
-// once with a matching OPA digest, and every listed file present; and the
-// signed manifest carries metadata.serial. It does not judge the expiry
+// once with a matching OPA digest, and every listed file present; every
+// structured file parses one way in every reader (see checkStructured); and
+// the signed manifest carries metadata.serial. It does not judge the expiry
 // (see Verified.Expired) nor the serial: that is the caller's policy.
 func Verify(files Files, trusted ...signature.Verifier) (*Verified, error) {
 	byID, err := trustedKeys(trusted)
@@ -67,6 +66,9 @@ func Verify(files Files, trusted ...signature.Verifier) (*Verified, error) {
 	raw, ok := files[SignaturesFile]
 	if !ok {
 		return nil, fail("the bundle is unsigned (no %s), but a verification key is configured", SignaturesFile)
+	}
+	if err := checkAllStructured(files); err != nil {
+		return nil, err
 	}
 	token, err := singleToken(raw)
 	if err != nil {
@@ -206,9 +208,6 @@ func checkFiles(files Files, listed []bundle.FileInfo) error {
 		if !ok || fi.Name == SignaturesFile {
 			return fail("%s is listed in the signature but missing from the bundle", fi.Name)
 		}
-		if err := singleJSONValue(fi.Name, data); err != nil {
-			return err
-		}
 		got, err := fileDigest(fi.Name, data, bundle.HashingAlgorithm(fi.Algorithm))
 		if err != nil {
 			return fail("%s cannot be hashed as signed (%s): %v", fi.Name, fi.Algorithm, err)
@@ -221,23 +220,6 @@ func checkFiles(files Files, listed []bundle.FileInfo) error {
 		if !seen[n] && n != SignaturesFile {
 			return fail("%s is not covered by the signature (added after signing)", n)
 		}
-	}
-	return nil
-}
-
-// singleJSONValue: OPA hashes a JSON document by its parsed value, so bytes
-// after the first value would ride along unsigned; refuse them.
-func singleJSONValue(name string, data []byte) error {
-	if name != ".manifest" && !strings.HasSuffix(name, ".json") {
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return fail("%s is not valid JSON: %v", name, err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return fail("%s has data after its JSON document, which the signature does not cover", name)
 	}
 	return nil
 }

@@ -18,6 +18,8 @@ func FuzzVerify(f *testing.F) {
 	f.Add([]byte(`{"signatures":["x.y.z","a"]}`), good[".manifest"])
 	f.Add([]byte(`{"signatures":["eyJhbGciOiJub25lIn0.e30."]}`), good[".manifest"])
 	f.Add(good[SignaturesFile], []byte(`{"revision":"x","metadata":{"serial":9}}`))
+	f.Add(good[SignaturesFile], append([]byte(`{"revision":"x",`), good[".manifest"][1:]...))
+	f.Add(append([]byte(`{"signatures":["x.y.z"],`), good[SignaturesFile][1:]...), good[".manifest"])
 	f.Fuzz(func(t *testing.T, sigs, manifest []byte) {
 		files := Files{}
 		for k, v := range good {

@@ -12,6 +12,7 @@ fuzz::
 	$(GO) test ./keys $(FUZZFLAGS) -fuzz '^FuzzParsePrivate$$'
 	$(GO) test ./keys $(FUZZFLAGS) -fuzz '^FuzzParsePublic$$'
 	$(GO) test ./bundles $(FUZZFLAGS) -fuzz '^FuzzVerify$$'
+	$(GO) test ./bundles $(FUZZFLAGS) -fuzz '^FuzzStrictJSON$$'
 
 # Sign and verify time beside opa build --signing-key and cosign sign-blob /
 # verify-blob, on the anti-delos and a generated 1,000-article bundle.
