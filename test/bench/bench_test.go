@@ -6,9 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/charter-dev/charter/bundles"
 	"github.com/charter-dev/charter/charter"
@@ -95,22 +93,12 @@ func TestManifests(t *testing.T) {
 func BenchmarkCompileBundle1000(b *testing.B) {
 	p := writeCharter(b, 1000)
 	var size int
-	cpu0 := cpuTime()
+	cpu0 := CPUTime()
 	for b.Loop() {
 		size = len(compileAndBundle(b, p))
 	}
-	b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
+	b.ReportMetric((CPUTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
 	b.ReportMetric(float64(size), "bundle-bytes")
-}
-
-// cpuTime is the process's user+sys CPU time: on shared machines it says
-// more about the work done than wall time does.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkCompileBundle100 is the same at a tenth of the size, to show how it scales.

@@ -1,7 +1,8 @@
 // Package bench generates the inputs of charter's performance measurements:
 // large charters for the compiler and realistic manifests for charter eval
 // against conftest. The benchmarks live in bench_test.go; the side-by-side
-// report against conftest is cmd/evalbench (make bench).
+// report against conftest is cmd/evalbench (make bench). CPUTime and
+// LoadAverage put the timings of every bench command in context.
 package bench
 
 import (

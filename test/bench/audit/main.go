@@ -12,13 +12,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/charter-dev/charter/audit"
+	"github.com/charter-dev/charter/test/bench"
 	"github.com/sigstore/sigstore/pkg/signature"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -70,7 +69,7 @@ func main() {
 	verifier, _ := audit.NoteVerifier(sv)
 
 	fmt.Printf("audit log append, %s per run, records of %d bytes, GOMAXPROCS=%d, load average %s, files in %s\n",
-		*d, recordSize(), runtime.GOMAXPROCS(0), loadAverage(), dir)
+		*d, recordSize(), runtime.GOMAXPROCS(0), bench.LoadAverage(), dir)
 	fmt.Printf("%-8s %8s %12s %10s %10s\n", "mode", "writers", "records/s", "p50", "p99")
 	for _, sync := range []bool{true, false} {
 		for _, w := range []int{1, 8, 64} {
@@ -85,18 +84,18 @@ func main() {
 	fmt.Println("fsync: --audit-sync, each Append returns after its group's fsync; write: the default, after write(2)")
 
 	path := filepath.Join(dir, "verify.jsonl")
-	load := loadAverage()
+	load := bench.LoadAverage()
 	start := time.Now()
 	fill(path, signer, *n)
 	fmt.Printf("\nwrote %d records in %s (no fsync per record, 64 writers)\n", *n, time.Since(start).Round(time.Millisecond))
 	fi, _ := os.Stat(path)
 	start = time.Now()
-	cpu0 := cpuTime()
+	cpu0 := bench.CPUTime()
 	r, err := audit.Verify(path, audit.VerifyOptions{Verifier: verifier})
 	if err != nil {
 		fail(err)
 	}
-	el, cpu := time.Since(start), cpuTime()-cpu0
+	el, cpu := time.Since(start), bench.CPUTime()-cpu0
 	fmt.Printf("verify %d records (%.0f MiB, %d signed checkpoints): %s wall, %s CPU (target < 10s); load average before: %s\n",
 		r.Records, float64(fi.Size())/(1<<20), r.Checkpoints, el.Round(time.Millisecond), cpu.Round(time.Millisecond), load)
 }
@@ -184,27 +183,4 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float6
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "bench-audit:", err)
 	os.Exit(1)
-}
-
-// cpuTime is the CPU time (user + system) this process used so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// loadAverage says how busy the machine was: the numbers above are only
-// comparable between runs on an idle machine.
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
 }

@@ -22,7 +22,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -79,7 +78,7 @@ func run(charterPath string, n, articles, runs int, charterBin, conftestBin stri
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	fmt.Printf("evalbench: %d CPUs, GOMAXPROCS %d, load average %s\n\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), loadavg())
+	fmt.Printf("evalbench: %d CPUs, GOMAXPROCS %d, load average %s\n\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), bench.LoadAverage())
 
 	// 1. Compile and bundle a generated charter.
 	big := filepath.Join(dir, fmt.Sprintf("generated-%d.yaml", articles))
@@ -178,7 +177,7 @@ func run(charterPath string, n, articles, runs int, charterBin, conftestBin stri
 }
 
 func compileInProcess(path string) (time.Duration, time.Duration, error) {
-	cpu0 := selfCPU()
+	cpu0 := bench.CPUTime()
 	start := time.Now()
 	c, err := charter.Load(path)
 	if err != nil {
@@ -195,7 +194,7 @@ func compileInProcess(path string) (time.Duration, time.Duration, error) {
 	if _, err := files.TarGz(); err != nil {
 		return 0, 0, err
 	}
-	return time.Since(start), selfCPU() - cpu0, nil
+	return time.Since(start), bench.CPUTime() - cpu0, nil
 }
 
 func best(runs int, f func() (time.Duration, time.Duration, error)) (measurement, error) {
@@ -210,14 +209,6 @@ func best(runs int, f func() (time.Duration, time.Duration, error)) (measurement
 		}
 	}
 	return m, nil
-}
-
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // timed runs cmd and measures wall and CPU time. Exit code 1 (policy
@@ -275,18 +266,6 @@ func conftestTest(bin, bundleDir, corpus string) (measurement, error) {
 		}
 	}
 	return m, nil
-}
-
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
 }
 
 func clip(b []byte) string {
