@@ -19,9 +19,8 @@ import (
 
 	"github.com/charter-dev/charter/bundles"
 	"github.com/charter-dev/charter/bundles/source"
-	"github.com/charter-dev/charter/keys"
+	"github.com/charter-dev/charter/keys/keystest"
 	"github.com/charter-dev/charter/webhook/certs"
-	"github.com/sigstore/sigstore/pkg/signature"
 )
 
 // bundleService is an OPA bundle service on loopback TLS: it serves one
@@ -72,23 +71,6 @@ const (
 	hostNetworkCharter = "apiVersion: charter.dev/v1\nkind: Charter\nmetadata: {name: lax}\nspec:\n  articles:\n  - id: LAX-1\n    title: no host network\n    match: {kinds: [Pod]}\n    violation: {path: pod.spec.hostNetwork, op: equals, value: true}\n    message: host network\n"
 )
 
-var webhookTestKey = sync.OnceValues(func() (signature.SignerVerifier, error) {
-	pair, err := keys.Generate(nil)
-	if err != nil {
-		return nil, err
-	}
-	return keys.ParsePrivate(pair.Private, []byte{})
-})
-
-func testSigner(t *testing.T) signature.SignerVerifier {
-	t.Helper()
-	sv, err := webhookTestKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sv
-}
-
 // releaseBundle compiles a charter into a bundle .tar.gz signed with the
 // test key, serial and expires (serial 0: unsigned); tamper edits a module
 // after signing.
@@ -106,7 +88,7 @@ func releaseBundle(t *testing.T, charterPath string, serial int64, expires strin
 				t.Fatal(err)
 			}
 		}
-		if files, err = bundles.Sign(files, testSigner(t), r); err != nil {
+		if files, err = bundles.Sign(files, keystest.Shared(t), r); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -221,7 +203,7 @@ func TestWebhookFromBundleService(t *testing.T) {
 	svc.serve(releaseBundle(t, "testdata/charter.yaml", 10, "", false))
 	state := filepath.Join(dir, "state")
 	opts := Options{BundlePath: svc.URL + "/bundles/charter.tar.gz",
-		Loading: Loading{Verify: source.Keys(testSigner(t)), StateDir: state, HTTPClient: svc.Client(), MaxBackoff: 50 * time.Millisecond}}
+		Loading: Loading{Verify: source.Keys(keystest.Shared(t)), StateDir: state, HTTPClient: svc.Client(), MaxBackoff: 50 * time.Millisecond}}
 	w := startWebhook(t, filepath.Join(dir, "a"), opts)
 	if w.allowed(t) {
 		t.Fatal("the good bundle does not deny a privileged pod")
@@ -273,7 +255,7 @@ func TestWebhookFromBundleService(t *testing.T) {
 	restarted.stop()
 
 	empty := startWebhook(t, filepath.Join(dir, "c"), Options{BundlePath: opts.BundlePath,
-		Loading: Loading{Verify: source.Keys(testSigner(t)), StateDir: filepath.Join(dir, "empty-state"), HTTPClient: opts.HTTPClient}})
+		Loading: Loading{Verify: source.Keys(keystest.Shared(t)), StateDir: filepath.Join(dir, "empty-state"), HTTPClient: opts.HTTPClient}})
 	if code, _ := empty.get(t, "/readyz"); code != http.StatusServiceUnavailable {
 		t.Errorf("with no good bundle anywhere /readyz = %d, want 503", code)
 	}

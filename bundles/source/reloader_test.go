@@ -10,7 +10,7 @@ import (
 
 	"github.com/charter-dev/charter/bundles"
 	"github.com/charter-dev/charter/engine"
-	"github.com/charter-dev/charter/keys"
+	"github.com/charter-dev/charter/keys/keystest"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -275,19 +275,11 @@ func TestCharterIncludesAreWatched(t *testing.T) {
 
 func otherKey(t *testing.T, serial int64) bundles.Files {
 	t.Helper()
-	pair, err := keys.Generate(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sv, err := keys.ParsePrivate(pair.Private, []byte{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	b, _, err := bundles.FromCharters([]string{testCharter})
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := bundles.Sign(b.Files, sv, bundles.Release{Serial: serial})
+	files, err := bundles.Sign(b.Files, keystest.New(t), bundles.Release{Serial: serial})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,38 +7,19 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/charter-dev/charter/bundles"
-	"github.com/charter-dev/charter/keys"
-	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/charter-dev/charter/keys/keystest"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 const testCharter = "../../engine/testdata/charter.yaml"
 
-var testKey = sync.OnceValues(func() (signature.SignerVerifier, error) {
-	pair, err := keys.Generate(nil)
-	if err != nil {
-		return nil, err
-	}
-	return keys.ParsePrivate(pair.Private, []byte{})
-})
-
-func signer(t *testing.T) signature.SignerVerifier {
-	t.Helper()
-	sv, err := testKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sv
-}
-
-// signedKeys is the Verifier trusting the test key.
-func signedKeys(t *testing.T) Verifier { return Keys(signer(t)) }
+// signedKeys is the Verifier trusting keystest.Shared.
+func signedKeys(t *testing.T) Verifier { return Keys(keystest.Shared(t)) }
 
 // release returns the charter's bundle signed with serial and expires
 // (RFC 3339, "" for none); serial 0 leaves it unsigned.
@@ -57,7 +38,7 @@ func release(t *testing.T, serial int64, expires string) bundles.Files {
 			t.Fatal(err)
 		}
 	}
-	files, err := bundles.Sign(b.Files, signer(t), r)
+	files, err := bundles.Sign(b.Files, keystest.Shared(t), r)
 	if err != nil {
 		t.Fatal(err)
 	}
