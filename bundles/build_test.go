@@ -1,7 +1,10 @@
 package bundles
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,6 +94,7 @@ func TestRevisionFollowsContent(t *testing.T) {
 func TestReadRejectsBadArchives(t *testing.T) {
 	tampered := build(t, "../compiler/testdata/golden/constructs.yaml")
 	tampered["charter/lib.rego"] = append(tampered["charter/lib.rego"], []byte("\nextra := 1\n")...)
+	good := mustTarGz(t, build(t, "../compiler/testdata/golden/constructs.yaml"))
 	cases := []struct {
 		name string
 		data []byte
@@ -101,6 +105,10 @@ func TestReadRejectsBadArchives(t *testing.T) {
 		{"bad rego", mustTarGz(t, Files{".manifest": []byte(`{"revision":"x","roots":["charter"]}`), "charter/x.rego": []byte("package charter\nallow if {")}), "parse bundle"},
 		{"escape", mustTarGz(t, Files{".manifest": []byte(`{}`), "../../etc/passwd": []byte("x")}), "bad path"},
 		{"tampered", mustTarGz(t, tampered), "does not match its revision"},
+		{"gzip trailer cut", good[:len(good)-8], "truncated or corrupt after the last entry"},
+		{"gzip CRC altered", append(bytes.Clone(good[:len(good)-8]), 0, 0, 0, 0, good[len(good)-4], good[len(good)-3], good[len(good)-2], good[len(good)-1]), "truncated or corrupt after the last entry"},
+		{"cut mid-archive", good[:len(good)/2], "unexpected EOF"},
+		{"entry after the end marker", hiddenEntry(t, good), "data follows the end of the tar archive"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -122,4 +130,32 @@ func mustTarGz(t *testing.T, f Files) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// hiddenEntry re-compresses tgz with one more tar entry after the
+// end-of-archive marker.
+func hiddenEntry(t *testing.T, tgz []byte) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(tgz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var extra bytes.Buffer
+	tw := tar.NewWriter(&extra)
+	body := []byte("package charter\n")
+	if err := tw.WriteHeader(&tar.Header{Name: "charter/hidden.rego", Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
+		t.Fatal(err)
+	}
+	tw.Write(body)
+	tw.Close()
+	var out bytes.Buffer
+	zw := gzip.NewWriter(&out)
+	zw.Write(raw)
+	zw.Write(extra.Bytes())
+	zw.Close()
+	return out.Bytes()
 }

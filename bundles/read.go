@@ -74,7 +74,7 @@ func ReadTarGz(r io.Reader) (Files, error) {
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			break
+			return files, checkArchiveEnd(gz)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("read archive: %w", err)
@@ -102,7 +102,32 @@ func ReadTarGz(r io.Reader) (Files, error) {
 		}
 		files[name] = data
 	}
-	return files, nil
+}
+
+// maxArchivePadding bounds what may follow the tar end-of-archive marker
+// inside the gzip stream: GNU tar pads to a 10 KiB record.
+const maxArchivePadding = 64 << 10
+
+// checkArchiveEnd reads the gzip stream to its end, after the tar reader
+// stopped at the end-of-archive marker: only then does gzip check its
+// length and CRC, so a truncated or corrupted download is caught rather
+// than taken for a whole one. What follows the marker must be zero padding:
+// entries hidden after it are read by some tar readers (tar -i) and not by
+// others.
+func checkArchiveEnd(gz io.Reader) error {
+	rest, err := io.ReadAll(io.LimitReader(gz, maxArchivePadding+1))
+	if err != nil {
+		return fmt.Errorf("read archive: the gzip stream is truncated or corrupt after the last entry: %w", err)
+	}
+	if len(rest) > maxArchivePadding {
+		return fmt.Errorf("read archive: more than %d bytes follow the end of the tar archive", maxArchivePadding)
+	}
+	for _, b := range rest {
+		if b != 0 {
+			return fmt.Errorf("read archive: data follows the end of the tar archive (hidden entries?)")
+		}
+	}
+	return nil
 }
 
 func cleanName(n string) (string, error) {
