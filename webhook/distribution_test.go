@@ -139,16 +139,18 @@ func startWebhook(t *testing.T, dir string, o Options) *runningWebhook {
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(b.CA)
 	w.c = client(roots, true)
-	t.Cleanup(w.stop)
+	t.Cleanup(func() { _ = w.stop() })
 	return w
 }
 
-func (w *runningWebhook) stop() {
-	if w.cancel != nil {
-		w.cancel()
-		<-w.done
-		w.cancel = nil
+// stop ends Serve and returns its error; later calls return nil.
+func (w *runningWebhook) stop() error {
+	if w.cancel == nil {
+		return nil
 	}
+	w.cancel()
+	w.cancel = nil
+	return <-w.done
 }
 
 func (w *runningWebhook) get(t *testing.T, path string) (int, string) {
@@ -242,7 +244,9 @@ func TestWebhookFromBundleService(t *testing.T) {
 	svc.serve(releaseBundle(t, lax, 13, "", false))
 	eventually(t, "a newer good bundle goes into force", func() bool { return w.allowed(t) })
 	newer := w.s.Holder().Current().Revision()
-	w.stop()
+	if err := w.stop(); err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
 
 	svc.Close()
 	restarted := startWebhook(t, filepath.Join(dir, "b"), opts)
@@ -252,7 +256,9 @@ func TestWebhookFromBundleService(t *testing.T) {
 	if !restarted.allowed(t) {
 		t.Error("the restarted webhook does not enforce the persisted bundle")
 	}
-	restarted.stop()
+	if err := restarted.stop(); err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
 
 	empty := startWebhook(t, filepath.Join(dir, "c"), Options{BundlePath: opts.BundlePath,
 		Loading: Loading{Verify: source.Keys(keystest.Shared(t)), StateDir: filepath.Join(dir, "empty-state"), HTTPClient: opts.HTTPClient}})

@@ -1,18 +1,13 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
-	"crypto/x509"
-	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/charter-dev/charter/audit"
 	"github.com/charter-dev/charter/webhook/certs"
@@ -22,60 +17,26 @@ import (
 // webhook serve` does, and checks every endpoint, then stops it.
 func TestServer(t *testing.T) {
 	dir := t.TempDir()
-	b := writeCerts(t, dir)
 	auditPath := filepath.Join(dir, "audit.jsonl")
 	log, err := audit.Open(auditPath, audit.Options{Sync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(context.Background(), Options{
-		BundlePath: "testdata/charter.yaml",
-		CertFile:   filepath.Join(dir, certs.CertFile), KeyFile: filepath.Join(dir, certs.KeyFile),
-		Audit: log, AuditSync: true, Logger: quiet, ReloadInterval: 10 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(ctx, ln) }()
-
-	roots := x509.NewCertPool()
-	roots.AppendCertsFromPEM(b.CA)
-	c := client(roots, true)
-	base := "https://" + ln.Addr().String()
-	get := func(path string) (int, string) {
-		resp, err := c.Get(base + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(body)
-	}
-	if code, _ := get("/healthz"); code != 200 {
+	w := startWebhook(t, dir, Options{BundlePath: "testdata/charter.yaml", Audit: log, AuditSync: true})
+	if code, _ := w.get(t, "/healthz"); code != 200 {
 		t.Errorf("/healthz = %d", code)
 	}
-	if code, body := get("/readyz"); code != 200 || !strings.Contains(body, s.Holder().Current().Revision()) {
+	if code, body := w.get(t, "/readyz"); code != 200 || !strings.Contains(body, w.s.Holder().Current().Revision()) {
 		t.Errorf("/readyz = %d %q", code, body)
 	}
-	resp, err := c.Post(base+"/validate", "application/json", bytes.NewReader(mustJSON(t, review("CREATE", podObject("default", privileged)))))
-	if err != nil {
-		t.Fatal(err)
+	if w.allowed(t) {
+		t.Error("/validate allowed a privileged pod")
 	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("/validate = %d", resp.StatusCode)
-	}
-	_, metrics := get("/metrics")
+	_, metrics := w.get(t, "/metrics")
 	for _, m := range []string{
 		`charter_admission_requests_total{decision="denied",kind="Pod",operation="CREATE"} 1`,
 		`charter_admission_duration_seconds_bucket{decision="denied",le="0.0001"}`,
-		`charter_bundle_info{revision="` + s.Holder().Current().Revision() + `"} 1`,
+		`charter_bundle_info{revision="` + w.s.Holder().Current().Revision() + `"} 1`,
 		"charter_evaluation_errors_total", "charter_bundle_reload_failures_total", "charter_tls_reloads_total",
 		"process_resident_memory_bytes",
 	} {
@@ -84,8 +45,7 @@ func TestServer(t *testing.T) {
 		}
 	}
 
-	cancel()
-	if err := <-served; err != nil {
+	if err := w.stop(); err != nil {
 		t.Fatalf("Serve: %v", err)
 	}
 	if err := log.Close(); err != nil {
