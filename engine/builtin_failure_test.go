@@ -1,8 +1,7 @@
 package engine
 
 import (
-	"context"
-	"reflect"
+	"fmt"
 	"testing"
 
 	"github.com/charter-dev/charter/bundles"
@@ -65,14 +64,7 @@ func TestFailedBuiltinsNeverCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	native, err := New(context.Background(), b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opa, err := New(context.Background(), b, OPAOnly())
-	if err != nil {
-		t.Fatal(err)
-	}
+	native, opa := pairBundle(t, b)
 	obj := func(kind, ns string, extra map[string]any) map[string]any {
 		o := map[string]any{"apiVersion": "v1", "kind": kind, "metadata": map[string]any{"name": "p-1", "namespace": ns}}
 		for k, v := range extra {
@@ -89,17 +81,7 @@ func TestFailedBuiltinsNeverCrash(t *testing.T) {
 		review("DELETE", "oldObject", obj("ConfigMap", "team-b", map[string]any{"data": map[string]any{"k-2": "v"}})),
 	}
 	for i, in := range inputs {
-		want, err := opa.Decide(context.Background(), in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := native.Decide(context.Background(), in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(got, want) {
-			t.Fatalf("input %d: native and OPA disagree\nnative: %+v\nopa:    %+v", i, got, want)
-		}
+		got := sameDecision(t, native, opa, fmt.Sprintf("input %d", i), in)
 		// The negated forms hold on a failed builtin (not undefined), the
 		// positive ones never: so only these articles can fire.
 		for _, f := range got.All() {

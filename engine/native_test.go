@@ -22,7 +22,14 @@ func pair(t testing.TB, path string) (native, opa *Engine) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if native, err = New(context.Background(), b); err != nil {
+	return pairBundle(t, b)
+}
+
+// pairBundle loads a bundle twice: native evaluation and OPA alone.
+func pairBundle(t testing.TB, b *bundles.Bundle) (native, opa *Engine) {
+	t.Helper()
+	native, err := New(context.Background(), b)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if opa, err = New(context.Background(), b, OPAOnly()); err != nil {
@@ -32,6 +39,26 @@ func pair(t testing.TB, path string) (native, opa *Engine) {
 		t.Fatal("engines do not take the paths asked for")
 	}
 	return native, opa
+}
+
+// sameDecision decides in natively and with OPA alone, stops the test
+// unless both decide it alike (findings, messages, paths, order), and
+// returns the decision.
+func sameDecision(t testing.TB, native, opa *Engine, what string, in map[string]any) Decision {
+	t.Helper()
+	want, err := opa.Decide(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := native.Decide(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		js, _ := json.Marshal(in)
+		t.Fatalf("%s: native and OPA disagree on %s\nnative: %+v\nopa:    %+v", what, js, got, want)
+	}
+	return got
 }
 
 // corpus is every object the repository ships as test data, raw and as
@@ -93,27 +120,12 @@ func TestNativeMatchesOPA(t *testing.T) {
 	for _, path := range charters {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			native, opa := pair(t, path)
-			check := func(name string, in map[string]any) {
-				t.Helper()
-				want, err := opa.Decide(context.Background(), in)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got, err := native.Decide(context.Background(), in)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !reflect.DeepEqual(got, want) {
-					js, _ := json.Marshal(in)
-					t.Fatalf("%s: native and OPA disagree on %s\nnative: %+v\nopa:    %+v", name, js, got, want)
-				}
-			}
 			for i, obj := range objects {
-				check(fmt.Sprintf("object %d", i), obj)
+				sameDecision(t, native, opa, fmt.Sprintf("object %d", i), obj)
 				for range mutationsPerObject {
 					m := chartergen.DeepCopy(obj).(map[string]any)
 					mutate(rng, m, 3)
-					check(fmt.Sprintf("mutation of object %d", i), m)
+					sameDecision(t, native, opa, fmt.Sprintf("mutation of object %d", i), m)
 					mutated++
 				}
 			}

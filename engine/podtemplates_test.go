@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"context"
 	"reflect"
 	"strings"
 	"testing"
@@ -27,17 +26,7 @@ func TestPodTemplatesCoverCustomResources(t *testing.T) {
 	}
 	for i, d := range docs {
 		for _, in := range []map[string]any{d.Object, review("CREATE", "object", d.Object)} {
-			got, err := native.Decide(context.Background(), in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			viaOPA, err := opa.Decide(context.Background(), in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, viaOPA) {
-				t.Fatalf("%s: native %+v, OPA %+v", d.Name(), got, viaOPA)
-			}
+			got := sameDecision(t, native, opa, d.Name(), in)
 			found := map[string]string{}
 			for _, f := range got.Violations {
 				found[f.Article] = f.Path

@@ -196,18 +196,6 @@ func ratInt(t *testing.T, v any) *big.Int {
 	return r.Num()
 }
 
-func pairBundle(t *testing.T, b *bundles.Bundle) (native, opa *Engine) {
-	t.Helper()
-	native, err := New(context.Background(), b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if opa, err = New(context.Background(), b, OPAOnly()); err != nil {
-		t.Fatal(err)
-	}
-	return native, opa
-}
-
 var fuzzLib struct {
 	once sync.Once
 	q    rego.PreparedEvalQuery
