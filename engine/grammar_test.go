@@ -4,11 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
-	"sort"
+	"slices"
 	"sync"
 	"testing"
 
@@ -40,7 +41,7 @@ func grammarCharter(t testing.TB, seed uint64) (grammarPair, bool) {
 		return grammarPair{}, false
 	}
 	p := grammarPair{src: src}
-	for _, id := range sortedArticles(b.Info.Articles) {
+	for _, id := range slices.Sorted(maps.Keys(b.Info.Articles)) {
 		p.kinds = append(p.kinds, b.Info.Articles[id].Kinds...)
 	}
 	if p.native, err = New(context.Background(), b); err != nil {
@@ -115,15 +116,6 @@ func TestGrammarNativeMatchesOPA(t *testing.T) {
 			t.Errorf("write summary: %v", err)
 		}
 	}
-}
-
-func sortedArticles[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // grammarCache keeps the engines of recently fuzzed charter seeds: building
