@@ -262,9 +262,10 @@ func TestOPAServer(t *testing.T) {
 // stalling it.
 var httpClient = &http.Client{Timeout: time.Minute}
 
-// startOPA starts opa run --server on a free 127.0.0.1 port and waits until
-// the bundle is activated. The server stops with the test.
-func startOPA(t *testing.T, opa, bundle string) string {
+// startOPA starts opa run --server on a free 127.0.0.1 port with the bundle
+// and the further flags, and waits until the bundle is activated. The server
+// stops with the test.
+func startOPA(t *testing.T, opa, bundle string, flags ...string) string {
 	t.Helper()
 	var lastErr string
 	for attempt := 0; attempt < 3; attempt++ {
@@ -274,7 +275,7 @@ func startOPA(t *testing.T, opa, bundle string) string {
 		}
 		addr := l.Addr().String()
 		l.Close()
-		cmd := exec.Command(opa, "run", "--server", "--addr", addr, "--log-level", "error", "--bundle", bundle)
+		cmd := exec.Command(opa, append([]string{"run", "--server", "--addr", addr, "--log-level", "error", "--bundle", bundle}, flags...)...)
 		var logs bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &logs, &logs
 		if err := cmd.Start(); err != nil {
