@@ -107,6 +107,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, &RequestError{Code: http.StatusMethodNotAllowed, Msg: "use POST"})
 		return
 	}
+	// One deadline for the request: reading and decoding the body, then
+	// deciding the object and, for an UPDATE, the old object.
+	ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
+	defer cancel()
+	r = h.withDeadline(ctx, w, r)
 	var resp *admissionv1.AdmissionResponse
 	var rec AuditRecord
 	review, err := ReadReview(r, h.limit)
@@ -115,17 +120,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			re = badRequest("%v", err)
 		}
-		if re.Code != http.StatusRequestEntityTooLarge || re.UID == "" {
+		if !re.unread() {
 			h.reject(w, re)
 			return
 		}
-		// Too large to decide, but it has a uid: deny it outright, so no
-		// failurePolicy can turn an unread review into an admission.
+		// Not read (too large, or not within the deadline), but it has a
+		// uid: deny it outright, so no failurePolicy can turn an unread
+		// review into an admission.
 		h.metrics.Rejected.WithLabelValues(strconv.Itoa(re.Code)).Inc()
 		drain(r.Body)
-		resp, rec = h.tooLarge(re)
+		resp, rec = h.notRead(re)
 	} else {
-		resp, rec = h.Decide(r.Context(), review)
+		_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
+		resp, rec = h.Decide(ctx, review)
 	}
 	if h.sync {
 		if err := h.audit.Append(r.Context(), &rec); err != nil {
@@ -161,8 +168,23 @@ func (h *Handler) reject(w http.ResponseWriter, e *RequestError) {
 	http.Error(w, e.Msg, e.Code)
 }
 
+// withDeadline returns r reading its body under ctx's deadline: the
+// connection's read deadline is set to it, so a stalled body stops there,
+// and each read checks it, so a trickling one does too.
+func (h *Handler) withDeadline(ctx context.Context, w http.ResponseWriter, r *http.Request) *http.Request {
+	if dl, ok := ctx.Deadline(); ok {
+		// Not supported by every ResponseWriter (httptest's): the check on
+		// each read still holds.
+		_ = http.NewResponseController(w).SetReadDeadline(dl)
+	}
+	r = r.WithContext(ctx)
+	r.Body = &deadlineBody{ctx: ctx, ReadCloser: r.Body, timeout: h.timeout}
+	return r
+}
+
 // Decide answers one decoded review and describes the decision for the audit
-// log. Every operation is decided: the bundle's articles say which ones they
+// log. It decides within ctx's deadline (ServeHTTP's, which the decoding
+// shared), or within the handler's timeout when ctx has none. Every operation is decided: the bundle's articles say which ones they
 // match. Requests in excluded namespaces are allowed without evaluation; an
 // evaluation that fails or overruns the deadline denies unless fail-open.
 //
@@ -184,10 +206,11 @@ func (h *Handler) Decide(ctx context.Context, review *Review) (*admissionv1.Admi
 		return h.undecided(req, &rec, "no_bundle", "no policy bundle is loaded")
 	}
 	rec.Bundle = auditBundle(d)
-	// One deadline for the request: the object and, for an UPDATE, the old
-	// object are decided within it.
-	ctx, cancel := context.WithTimeout(ctx, h.timeout)
-	defer cancel()
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, h.timeout)
+		defer cancel()
+	}
 	dec, err := h.evaluate(ctx, d, review.Input)
 	if err == nil && !dec.Allowed && req.Operation == admissionv1.Update {
 		dec = h.introduced(ctx, d, review.Input, dec)
@@ -227,11 +250,12 @@ func newRecord(req *admissionv1.AdmissionRequest) AuditRecord {
 	}
 }
 
-// tooLarge denies a review too large to read, whatever fail-open says: it
-// was not evaluated, and an unread object must never be admitted.
-func (h *Handler) tooLarge(re *RequestError) (*admissionv1.AdmissionResponse, AuditRecord) {
+// notRead denies a review that was not read (too large, or not within the
+// deadline), whatever fail-open says: it was not evaluated, and an unread
+// object must never be admitted.
+func (h *Handler) notRead(re *RequestError) (*admissionv1.AdmissionResponse, AuditRecord) {
 	msg := re.Msg + "; charter cannot decide it and denies it (fail closed)"
-	h.log.Error("admission request too large to decide", "uid", re.UID, "limit", h.limit)
+	h.log.Error("admission request not read; denied", "uid", re.UID, "code", re.Code, "reason", re.Msg)
 	rec := AuditRecord{Header: audit.Header{Time: time.Now().UTC(), Source: "webhook", Decision: "denied"}, UID: re.UID, Reason: msg}
 	return errorResponse(types.UID(re.UID), msg, false), rec
 }

@@ -2,12 +2,15 @@ package webhook
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"os"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	admissionv1 "k8s.io/api/admission/v1"
@@ -48,6 +51,13 @@ type RequestError struct {
 }
 
 func (e *RequestError) Error() string { return e.Msg }
+
+// unread reports whether the request is one the webhook could not read
+// (too large, or not read within the deadline) but whose uid it knows: it
+// is then denied, never refused, so failurePolicy cannot admit it.
+func (e *RequestError) unread() bool {
+	return e.UID != "" && (e.Code == http.StatusRequestEntityTooLarge || e.Code == http.StatusRequestTimeout)
+}
 
 func badRequest(format string, args ...any) *RequestError {
 	return &RequestError{Code: http.StatusBadRequest, Msg: fmt.Sprintf(format, args...)}
@@ -105,6 +115,10 @@ func decodeReview(body io.Reader, limit int64) (*Review, error) {
 		if errors.Is(err, errTooLarge) {
 			return nil, &RequestError{Code: http.StatusRequestEntityTooLarge, UID: d.uid,
 				Msg: fmt.Sprintf("request body is larger than %d bytes", limit)}
+		}
+		var late *lateBodyError
+		if errors.As(err, &late) {
+			return nil, &RequestError{Code: http.StatusRequestTimeout, UID: d.uid, Msg: late.Error()}
 		}
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
@@ -222,6 +236,46 @@ func IsRequestError(err error) (*RequestError, bool) {
 }
 
 var errTooLarge = errors.New("request body too large")
+
+// deadlineBody is a request body read under the request's deadline: once
+// it passes (or the connection's read deadline, set to it, cuts a read),
+// reads fail with a *lateBodyError.
+type deadlineBody struct {
+	io.ReadCloser
+	ctx     context.Context
+	timeout time.Duration
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	if err := b.ctx.Err(); err != nil {
+		return 0, &lateBodyError{b.timeout, err}
+	}
+	n, err := b.ReadCloser.Read(p)
+	switch {
+	case err == nil:
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// The connection's read deadline: the request's, reached first.
+		return n, &lateBodyError{b.timeout, context.DeadlineExceeded}
+	case b.ctx.Err() != nil:
+		return n, &lateBodyError{b.timeout, b.ctx.Err()}
+	}
+	return n, err
+}
+
+// lateBodyError is a body not read within the request's deadline.
+type lateBodyError struct {
+	timeout time.Duration
+	err     error
+}
+
+func (e *lateBodyError) Error() string {
+	if errors.Is(e.err, context.DeadlineExceeded) {
+		return fmt.Sprintf("request body not read within the %s deadline", e.timeout)
+	}
+	return "request body not read: " + e.err.Error()
+}
+
+func (e *lateBodyError) Unwrap() error { return e.err }
 
 // limitReader fails with errTooLarge once more than left bytes were asked for.
 type limitReader struct {
