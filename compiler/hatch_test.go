@@ -153,37 +153,52 @@ func TestRestrictedBuiltins(t *testing.T) {
 	}
 }
 
+// httpBase is a charter whose raw Rego article H-1 may call http.send.
+var httpBase = hatchCharter("  regoCapabilities: {allow: [http.send]}\n", "t", "Service", "m", `http.send({"method": "GET", "url": "https://x"}).status_code != 200`)
+
+// includingBase is a charter that includes base.yaml and has one raw Rego
+// article, H-2, with body.
+func includingBase(body string) string {
+	return strings.Replace(hatchCharter("  include: [base.yaml]\n", "t", "Service", "m", body), "H-1", "H-2", 1)
+}
+
+// writeAndCompile writes src to dir/name and compiles the charter there.
+func writeAndCompile(t *testing.T, dir, name, src string) (*Output, error) {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := charter.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Compile(c)
+}
+
+// wantOneError fails the test unless err is a single charter error saying want.
+func wantOneError(t *testing.T, err error, want string) {
+	t.Helper()
+	list, _ := err.(charter.ErrorList)
+	if len(list) != 1 || !strings.Contains(list[0].Error(), want) {
+		t.Fatalf("got %v\nwant one error %q", err, want)
+	}
+}
+
 // TestRegoCapabilitiesArePerCharter: an included charter's allowance covers
 // its own articles only, and the bundle records the union for the engine.
 func TestRegoCapabilitiesArePerCharter(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, src string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	write("base.yaml", hatchCharter("  regoCapabilities: {allow: [http.send]}\n", "t", "Service", "m", `http.send({"method": "GET", "url": "https://x"}).status_code != 200`))
-	top := write("top.yaml", strings.Replace(hatchCharter("  include: [base.yaml]\n", "t", "Service", "m", `http.send({"method": "GET", "url": "https://y"}).status_code != 200`), "H-1", "H-2", 1))
-	c, err := charter.Load(top)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = Compile(c)
-	if err == nil || !strings.Contains(err.Error(), "top.yaml:11:7: rego: article H-2 calls http.send") || strings.Contains(err.Error(), "H-1") {
-		t.Fatalf("want only H-2 refused, got %v", err)
-	}
-	c, err = charter.Load(filepath.Join(dir, "base.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := Compile(c)
+	out, err := writeAndCompile(t, dir, "base.yaml", httpBase)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.Join(out.Info.AllowedBuiltins, ","); got != "http.send" {
 		t.Fatalf("info.allowedBuiltins = %q", got)
+	}
+	_, err = writeAndCompile(t, dir, "top.yaml", includingBase(`http.send({"method": "GET", "url": "https://y"}).status_code != 200`))
+	if err == nil || !strings.Contains(err.Error(), "top.yaml:11:7: rego: article H-2 calls http.send") || strings.Contains(err.Error(), "H-1") {
+		t.Fatalf("want only H-2 refused, got %v", err)
 	}
 }
 
@@ -193,29 +208,15 @@ func TestRegoCapabilitiesArePerCharter(t *testing.T) {
 // said ok and eval sent the request.
 func TestRegoCapabilitiesWithBypass(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, src string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	write("base.yaml", hatchCharter("  regoCapabilities: {allow: [http.send]}\n", "t", "Service", "m", `http.send({"method": "GET", "url": "https://x"}).status_code != 200`))
-	body := "req := {\"method\": \"GET\", \"url\": \"http://127.0.0.1:9/\"}\nx := json.marshal(req) with json.marshal as http.send\nx.status_code == 200"
-	team := write("team.yaml", strings.Replace(hatchCharter("  include: [base.yaml]\n", "t", "Service", "m", body), "H-1", "H-2", 1))
-	c, err := charter.Load(team)
-	if err != nil {
+	if _, err := writeAndCompile(t, dir, "base.yaml", httpBase); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Compile(c)
+	body := "req := {\"method\": \"GET\", \"url\": \"http://127.0.0.1:9/\"}\nx := json.marshal(req) with json.marshal as http.send\nx.status_code == 200"
+	_, err := writeAndCompile(t, dir, "team.yaml", includingBase(body))
 	if err == nil {
 		t.Fatal("team.yaml compiled: its raw Rego reaches http.send that only base.yaml allows")
 	}
-	list := err.(charter.ErrorList)
-	want := "team.yaml:12:51: rego: article H-2 refers to http.send (in a with or as a value"
-	if len(list) != 1 || !strings.Contains(list[0].Error(), want) {
-		t.Fatalf("got %v\nwant one error %q", err, want)
-	}
+	wantOneError(t, err, "team.yaml:12:51: rego: article H-2 refers to http.send (in a with or as a value")
 
 	// The same reach through base.yaml's own article: calling its hatch
 	// function or reading its findings evaluates its http.send.
@@ -228,19 +229,11 @@ func TestRegoCapabilitiesWithBypass(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			write("team.yaml", strings.Replace(hatchCharter("  include: [base.yaml]\n", "t", "Service", "m", tc.body), "H-1", "H-2", 1))
-			c, err := charter.Load(team)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = Compile(c)
+			_, err := writeAndCompile(t, dir, "team.yaml", includingBase(tc.body))
 			if err == nil {
 				t.Fatal("compiled")
 			}
-			list := err.(charter.ErrorList)
-			if len(list) != 1 || !strings.Contains(list[0].Error(), tc.want) {
-				t.Fatalf("got %v\nwant one error %q", err, tc.want)
-			}
+			wantOneError(t, err, tc.want)
 		})
 	}
 }
