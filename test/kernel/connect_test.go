@@ -15,7 +15,14 @@ func listen(t *testing.T) (net.Listener, int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { l.Close() })
+	acceptAndClose(t, l)
+	return l, l.Addr().(*net.TCPAddr).Port
+}
+
+// acceptAndClose accepts and closes every connection to l until l is closed
+// at the end of the test.
+func acceptAndClose(tb testing.TB, l net.Listener) {
+	tb.Cleanup(func() { l.Close() })
 	go func() {
 		for {
 			c, err := l.Accept()
@@ -25,7 +32,6 @@ func listen(t *testing.T) (net.Listener, int) {
 			c.Close()
 		}
 	}()
-	return l, l.Addr().(*net.TCPAddr).Port
 }
 
 func runHelper(t *testing.T, cg *cgroup, op string, args ...string) int {

@@ -258,16 +258,7 @@ func listen6(t *testing.T) int {
 	if err != nil {
 		skipOrFail(t, fmt.Sprintf("no IPv6 loopback: %v", err))
 	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	acceptAndClose(t, l)
 	return l.Addr().(*net.TCPAddr).Port
 }
 
