@@ -92,8 +92,27 @@ func New[T any](cfg Config[T]) (*Reloader[T], error) {
 			return nil, fmt.Errorf("state directory: %w", err)
 		}
 		r.floor = floor
+		r.raiseFloorFromState()
 	}
 	return r, nil
+}
+
+// raiseFloorFromState: state.json's serial is a plain number that anyone
+// who can write the directory can lower, but the persisted bundle's own
+// serial is signed. The floor is the higher of the two. A persisted bundle
+// that does not load or verify raises nothing (and will not enforce).
+func (r *Reloader[T]) raiseFloorFromState() {
+	files, err := r.cfg.State.Bundle()
+	if err != nil || files == nil {
+		return
+	}
+	rel, err := r.release(files)
+	if err != nil || rel.Serial <= r.floor {
+		return
+	}
+	r.cfg.Logger.Warn("the state file's serial is lower than the persisted bundle's (edited?); the bundle's serial is the floor",
+		"dir", r.cfg.State.Dir, "state_serial", r.floor, "bundle_serial", rel.Serial, "verified", rel.Verified)
+	r.floor = rel.Serial
 }
 
 // Current is the bundle in force, nil before the first activation.

@@ -49,8 +49,15 @@ func (s State) read() (stateDoc, error) {
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
+	name := filepath.Join(s.Dir, stateFile)
 	if err := dec.Decode(&doc); err != nil {
-		return doc, fmt.Errorf("%s: %w", filepath.Join(s.Dir, stateFile), err)
+		return doc, fmt.Errorf("%s: %w", name, err)
+	}
+	if dec.More() {
+		return doc, fmt.Errorf("%s: data after the JSON document (not what charter writes)", name)
+	}
+	if doc.Serial < 0 {
+		return doc, fmt.Errorf("%s: negative serial %d (not what charter writes)", name, doc.Serial)
 	}
 	return doc, nil
 }
