@@ -25,6 +25,11 @@ func padded(n int, c container) map[string]any {
 	return p
 }
 
+// sizeTestTimeout is the deadline of the tests of large reviews: decoding
+// one (up to a second on an idle machine) counts against the deadline, and
+// these tests are about size, not time.
+const sizeTestTimeout = time.Minute
+
 // paddingBytes is a 1.3 MB padding: the pod passes the apiserver's 3 MiB
 // request limit and etcd's 1.5 MiB, and its review is past 7 MiB.
 const paddingBytes = 1_300_000
@@ -45,7 +50,7 @@ func TestLargeReviewsDecided(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			body := mustJSON(t, tc.review)
-			h := NewHandler(HandlerOptions{Source: Fixed(d), Logger: quiet, FailOpen: true})
+			h := NewHandler(HandlerOptions{Source: Fixed(d), Logger: quiet, FailOpen: true, Timeout: sizeTestTimeout})
 			resp := decodeResponse(t, post(h, "application/json", body))
 			if resp.Allowed != tc.allowed {
 				t.Fatalf("%d-byte review: allowed = %v, want %v (%+v)", len(body), resp.Allowed, tc.allowed, resp.Result)
@@ -179,7 +184,7 @@ func TestTooManyValuesIsDenied(t *testing.T) {
 		`"kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},"object":{"x":[0`)
 	b.WriteString(strings.Repeat(",0", 2*MaxReviewValues))
 	b.WriteString(`]}}}`)
-	h := NewHandler(HandlerOptions{Source: Fixed(loadEngine(t, "testdata/operations.yaml")), FailOpen: true, Logger: quiet})
+	h := NewHandler(HandlerOptions{Source: Fixed(loadEngine(t, "testdata/operations.yaml")), FailOpen: true, Logger: quiet, Timeout: sizeTestTimeout})
 	var before, after goruntime.MemStats
 	goruntime.ReadMemStats(&before)
 	start := time.Now()
