@@ -2,12 +2,15 @@ package webhook
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	admissionv1 "k8s.io/api/admission/v1"
 )
 
 func copyFile(t testing.TB, src, dst string) {
@@ -123,8 +126,17 @@ func TestHolderWatchUnderLoad(t *testing.T) {
 				return
 			default:
 			}
-			resp := decodeResponse(t, post(handler, "application/json", body))
-			if resp.Allowed {
+			// Not decodeResponse: t.Fatal here would end this goroutine
+			// and leave the test waiting on done.
+			w := post(handler, "application/json", body)
+			var ar admissionv1.AdmissionReview
+			if err := json.Unmarshal(w.Body.Bytes(), &ar); w.Code != http.StatusOK || err != nil || ar.Response == nil {
+				t.Errorf("status %d: %s", w.Code, w.Body.String())
+				<-stop
+				done <- n
+				return
+			}
+			if resp := ar.Response; resp.Allowed {
 				t.Error("a request was admitted during a reload")
 			}
 			n++
