@@ -25,7 +25,7 @@ func Sign(files Files, signer signature.SignerVerifier, r Release) (Files, error
 		return nil, fmt.Errorf("public key of the signing key: %w", err)
 	}
 	if !keys.IsP256(pub) {
-		return nil, fmt.Errorf("OPA bundle signatures use %s, which needs an ECDSA P-256 key; this key is %T", SigningAlgorithm, pub)
+		return nil, fmt.Errorf("OPA bundle signatures use %s, which needs an ECDSA P-256 key; this is an %s key", SigningAlgorithm, keys.Describe(pub))
 	}
 	cs, ok := signer.(crypto.Signer)
 	if !ok {

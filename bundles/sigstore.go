@@ -91,7 +91,7 @@ func newKeypair(sv signature.SignerVerifier) (*keypair, error) {
 		return nil, err
 	}
 	if !keys.IsP256(pub) {
-		return nil, fmt.Errorf("charter signs with ECDSA P-256 keys; this key is %T", pub)
+		return nil, fmt.Errorf("charter signs with ECDSA P-256 keys; this is an %s key", keys.Describe(pub))
 	}
 	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {

@@ -112,7 +112,7 @@ func trustedKeys(trusted []signature.Verifier) (map[string]crypto.PublicKey, err
 			return nil, fmt.Errorf("verification key: %w", err)
 		}
 		if !keys.IsP256(pub) {
-			return nil, fmt.Errorf("verification key %T cannot check %s bundle signatures: an ECDSA P-256 key is needed", pub, SigningAlgorithm)
+			return nil, fmt.Errorf("the verification key is an %s key, which cannot check %s bundle signatures: an ECDSA P-256 key (what cosign generate-key-pair and charter keys generate make) is needed", keys.Describe(pub), SigningAlgorithm)
 		}
 		id, err := keys.ID(pub)
 		if err != nil {

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
+	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/pem"
@@ -73,6 +75,9 @@ func ParsePrivate(data, password []byte) (signature.SignerVerifier, error) {
 	case PublicKeyPEMType:
 		return nil, fmt.Errorf("%w: this is a public key; signing needs the private key (the .key file)", ErrNotAKey)
 	default:
+		if strings.HasSuffix(block.Type, "PRIVATE KEY") {
+			return nil, fmt.Errorf("%w: PEM block %q is not a cosign-format (encrypted) key; convert it with cosign import-key-pair", ErrNotAKey, block.Type)
+		}
 		return nil, fmt.Errorf("%w: PEM block %q, want %q", ErrNotAKey, block.Type, PrivateKeyPEMType)
 	}
 	if password == nil {
@@ -81,7 +86,11 @@ func ParsePrivate(data, password []byte) (signature.SignerVerifier, error) {
 	// Re-encode the one block we checked, so trailing bytes never reach the parser.
 	pk, err := cryptoutils.UnmarshalPEMToPrivateKey(pem.EncodeToMemory(block), cryptoutils.StaticPasswordFunc(password))
 	if err != nil {
-		return nil, classify(err)
+		err = classify(err)
+		if errors.Is(err, ErrWrongPassword) && len(password) == 0 {
+			err = fmt.Errorf("%w: the password given is empty (%s set to \"\"?), and this key has one", err, PasswordEnv)
+		}
+		return nil, err
 	}
 	sv, err := signature.LoadDefaultSignerVerifier(pk, options.WithED25519ph())
 	if err != nil {
@@ -140,6 +149,9 @@ func ParsePublic(data []byte) (signature.Verifier, error) {
 	case PrivateKeyPEMType, LegacyPrivateKeyPEMType:
 		return nil, fmt.Errorf("%w: this is a private key; verification needs the public key (the .pub file)", ErrNotAKey)
 	default:
+		if strings.HasSuffix(block.Type, "PRIVATE KEY") {
+			return nil, fmt.Errorf("%w: this is an unencrypted private key (PEM block %q): keep it secret; verification needs the public key", ErrNotAKey, block.Type)
+		}
 		return nil, fmt.Errorf("%w: PEM block %q, want %q", ErrNotAKey, block.Type, PublicKeyPEMType)
 	}
 	if len(bytes.TrimSpace(rest)) != 0 {
@@ -189,4 +201,18 @@ func ID(pub crypto.PublicKey) (string, error) {
 func IsP256(pub crypto.PublicKey) bool {
 	k, ok := pub.(*ecdsa.PublicKey)
 	return ok && k.Curve == elliptic.P256()
+}
+
+// Describe names a public key's kind for messages: "ECDSA P-256", "ECDSA
+// P-384", "RSA 2048-bit", "Ed25519".
+func Describe(pub crypto.PublicKey) string {
+	switch k := pub.(type) {
+	case *ecdsa.PublicKey:
+		return "ECDSA " + k.Curve.Params().Name
+	case *rsa.PublicKey:
+		return fmt.Sprintf("RSA %d-bit", k.N.BitLen())
+	case ed25519.PublicKey:
+		return "Ed25519"
+	}
+	return fmt.Sprintf("%T", pub)
 }
