@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/charter-dev/charter/bundles"
+	"github.com/charter-dev/charter/internal/atomicfile"
 )
 
 // State is a directory holding the last good bundle (bundle.tar.gz) and the
@@ -94,41 +95,12 @@ func (s State) Save(files bundles.Files, serial int64, source string) error {
 	if serial < prev.Serial {
 		return fmt.Errorf("state: serial %d is lower than the persisted %d", serial, prev.Serial)
 	}
-	if err := writeAtomic(s.Dir, stateBundle, tgz); err != nil {
+	if err := atomicfile.Write(filepath.Join(s.Dir, stateBundle), tgz, 0o600); err != nil {
 		return err
 	}
 	doc, err := json.MarshalIndent(stateDoc{Serial: serial, Revision: m.Revision, Source: source}, "", "  ")
 	if err != nil {
 		return err
 	}
-	return writeAtomic(s.Dir, stateFile, append(doc, '\n'))
-}
-
-func writeAtomic(dir, name string, data []byte) error {
-	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // a no-op after the rename
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return atomicfile.Write(filepath.Join(s.Dir, stateFile), append(doc, '\n'), 0o600)
 }

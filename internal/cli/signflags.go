@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
 	"github.com/charter-dev/charter/bundles"
+	"github.com/charter-dev/charter/internal/atomicfile"
 	sigkeys "github.com/charter-dev/charter/keys"
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/spf13/cobra"
@@ -116,32 +116,11 @@ func writeSigstoreBundle(tarballPath string, tarball []byte, sv signature.Signer
 	return writeFileAtomic(tarballPath+bundles.SigstoreSuffix, sb, 0o644)
 }
 
-// writeFileAtomic replaces path with data through a temporary file in the
-// same directory, so a reader never sees half a bundle.
+// writeFileAtomic replaces path with data (atomicfile.Write), so a reader
+// never sees half a bundle; the error names the file.
 func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return err
-	}
-	name := tmp.Name()
-	_, werr := tmp.Write(data)
-	cerr := tmp.Close()
-	if err := firstError(werr, cerr, os.Chmod(name, mode)); err != nil {
-		os.Remove(name) // ours: created just above
+	if err := atomicfile.Write(path, data, mode); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(name, path); err != nil {
-		os.Remove(name)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
-
-func firstError(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
 	}
 	return nil
 }
