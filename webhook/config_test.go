@@ -118,7 +118,7 @@ func TestRulesFor(t *testing.T) {
 		"c": {Kinds: []string{"Pod"}, Runtime: true}, // runtime only: no operations
 	}})
 	got := flat(custom.Main)
-	for _, want := range []string{"*|rollouts|*", "|pods/eviction|CREATE"} {
+	for _, want := range []string{"*|rollouts|CREATE,UPDATE", "|pods/eviction|CREATE"} {
 		if !got[want] {
 			t.Errorf("custom rules have no %s: %v", want, got)
 		}

@@ -216,7 +216,7 @@ func (h *Handler) Decide(ctx context.Context, review *Review) (*admissionv1.Admi
 		dec = h.introduced(ctx, d, review.Input, dec)
 	}
 	if err == nil {
-		dec = explicitOnly(d, string(req.Operation), dec)
+		dec = decidedOnly(d, string(req.Operation), dec)
 	}
 	if err != nil {
 		reason := "error"

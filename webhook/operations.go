@@ -6,33 +6,51 @@ import (
 	"github.com/charter-dev/charter/engine"
 )
 
-// explicitOnly drops, from the decision of a DELETE or CONNECT, the
-// violations of articles that do not name that operation: the compiler
-// lets `operations: ["*"]` match every operation, but for the webhook "*"
-// means CREATE and UPDATE, so deleting a pod that predates a stricter bundle
-// (or exec-ing into it) is never locked by an article written for what pods
-// may be. A Decider without a catalogue is left as it is.
-func explicitOnly(d Decider, op string, dec engine.Decision) engine.Decision {
-	if op != "DELETE" && op != "CONNECT" || len(dec.Violations) == 0 {
-		return dec
+// decidedOperations are the admission operations the webhook decides for
+// an article whose catalogue entry names ops: "*" stands for CREATE and
+// UPDATE, and DELETE or CONNECT are decided only by articles that name
+// them. (The compiler lets "*" match every operation; for the webhook it
+// does not, so deleting a pod that predates a stricter bundle, or exec-ing
+// into it, is never locked by an article written for what pods may be.)
+//
+// It is the one rule both sides use: RulesFor sends an article's kinds
+// only for these operations, and the handler keeps only the findings of
+// articles that decide the request's operation.
+func decidedOperations(ops []string) []string {
+	var out []string
+	for _, op := range ops {
+		if op == "*" {
+			out = append(out, "CREATE", "UPDATE")
+			continue
+		}
+		out = append(out, op)
 	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// decidedOnly keeps, from a decision, the findings of the articles that
+// decide op (decidedOperations). A Decider without a catalogue is left as
+// it is.
+func decidedOnly(d Decider, op string, dec engine.Decision) engine.Decision {
 	c, ok := d.(catalogue)
-	if !ok || c.Bundle() == nil {
+	if !ok || c.Bundle() == nil || len(dec.All()) == 0 {
 		return dec
 	}
-	names := map[string]bool{}
-	for id, a := range c.Bundle().Info.Articles {
-		if slices.Contains(a.Operations, op) {
-			names[id] = true
-		}
+	// A finding of an article the catalogue does not list is kept: the
+	// webhook cannot tell which operations it decides, and keeping it
+	// fails closed.
+	decides := func(f engine.Finding) bool {
+		a, ok := c.Bundle().Info.Articles[f.Article]
+		return !ok || slices.Contains(decidedOperations(a.Operations), op)
 	}
-	out := dec
-	out.Violations = nil
-	for _, f := range dec.Violations {
-		if names[f.Article] {
-			out.Violations = append(out.Violations, f)
-		}
+	keep := func(fs []engine.Finding) []engine.Finding {
+		return slices.DeleteFunc(slices.Clone(fs), func(f engine.Finding) bool { return !decides(f) })
 	}
-	out.Allowed = len(out.Violations) == 0
+	out := engine.Decision{Allowed: dec.Allowed, Violations: keep(dec.Violations), Warnings: keep(dec.Warnings), Audits: keep(dec.Audits)}
+	if len(dec.Violations) > 0 {
+		// A denial without a violation (a policy bug) stays a denial.
+		out.Allowed = len(out.Violations) == 0
+	}
 	return out
 }

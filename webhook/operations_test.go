@@ -221,4 +221,52 @@ func TestStarDoesNotDecideDelete(t *testing.T) {
 	if resp.Allowed || !strings.Contains(resp.Result.Message, "[OP-003]") || strings.Contains(resp.Result.Message, "OP-007") {
 		t.Fatalf("DELETE of a protected ConfigMap: allowed=%v %+v", resp.Allowed, resp.Result)
 	}
+	// OP-008 (warn, "*") does not decide a DELETE either: no warning.
+	if len(resp.Warnings) != 0 {
+		t.Errorf("DELETE warned by a [\"*\"] article: %q", resp.Warnings)
+	}
+	resp = decodeResponse(t, post(h, "application/json", mustJSON(t, review("CREATE", cm, asKind("", "ConfigMap", "configmaps", "")))))
+	if !strings.Contains(strings.Join(resp.Warnings, "\n"), "[OP-008]") {
+		t.Errorf("CREATE not warned by OP-008: %q", resp.Warnings)
+	}
+}
+
+// TestRulesAndHandlerAgree: the webhook configuration sends a request
+// (resource, operation) exactly when the handler decides it for some
+// article on that resource: both use decidedOperations, so "*" sends and
+// decides CREATE and UPDATE only, DELETE only for the article naming it.
+func TestRulesAndHandlerAgree(t *testing.T) {
+	d := loadEngine(t, "testdata/star.yaml")
+	info := d.(catalogue).Bundle().Info
+	rules := RulesFor(info)
+	sent := map[string]bool{}
+	for _, r := range rules.Main {
+		for _, op := range r.Operations {
+			if op == "*" {
+				t.Errorf("rule %v sends every operation, the handler never decides every one", r)
+			}
+			for _, res := range r.Resources {
+				sent[res+" "+string(op)] = true
+			}
+		}
+	}
+	for _, res := range []string{"pods", "configmaps"} {
+		for _, op := range []string{"CREATE", "UPDATE", "DELETE", "CONNECT"} {
+			decided := false
+			for id, a := range info.Articles {
+				for _, kind := range a.Kinds {
+					for _, ref := range resourcesOf(kind, nil) {
+						kept := decidedOnly(d, op, engine.Decision{Violations: []engine.Finding{{Article: id}}})
+						decided = decided || ref.resource == res && len(kept.Violations) == 1
+					}
+				}
+			}
+			if sent[res+" "+op] != decided {
+				t.Errorf("%s %s: the configuration sends it: %v, the handler decides it: %v", op, res, sent[res+" "+op], decided)
+			}
+		}
+	}
+	if !sent["configmaps DELETE"] || sent["pods DELETE"] {
+		t.Errorf("want DELETE sent for configmaps (OP-003) and not for pods; sent %v", sent)
+	}
 }

@@ -77,7 +77,9 @@ const MetadataChanged = `object.metadata.?labels.orValue({}) != oldObject.metada
 	`object.metadata.?ownerReferences.orValue([]) != oldObject.metadata.?ownerReferences.orValue([])`
 
 // RulesFor derives the webhook's rules from the catalogue of a bundle
-// (data.charter.info): each article's kinds and operations. Articles written
+// (data.charter.info): each article's kinds, for the operations the handler
+// decides for it (decidedOperations: "*" is CREATE and UPDATE, so no rule
+// sends a DELETE or CONNECT that no article decides). Articles written
 // for Pod also cover every kind with a pod template, as they do in the
 // engine.
 func RulesFor(info compiler.Info) Rules {
@@ -91,7 +93,7 @@ func RulesFor(info compiler.Info) Rules {
 		}
 	}
 	for _, a := range info.Articles {
-		ops := a.Operations
+		ops := decidedOperations(a.Operations) // what the handler decides for it
 		if len(ops) == 0 {
 			continue // runtime-only articles
 		}
@@ -99,7 +101,7 @@ func RulesFor(info compiler.Info) Rules {
 			switch refs, sub := subresourceKinds[kind]; {
 			case kind == "*":
 				add(main, resourceRef{"*", "*"}, ops)
-				if slices.Contains(ops, "CONNECT") || slices.Contains(ops, "*") {
+				if slices.Contains(ops, "CONNECT") {
 					add(main, resourceRef{"*", "*/*"}, []string{"CONNECT"})
 				}
 			case sub:
@@ -115,7 +117,7 @@ func RulesFor(info compiler.Info) Rules {
 	}
 	status := map[resourceRef]map[string]bool{}
 	for r, ops := range main {
-		if strings.Contains(r.resource, "/") || !(ops["UPDATE"] || ops["*"]) {
+		if strings.Contains(r.resource, "/") || !ops["UPDATE"] {
 			continue
 		}
 		add(status, resourceRef{r.group, r.resource + "/status"}, []string{"UPDATE"})
@@ -170,12 +172,8 @@ func toRules(m map[resourceRef]map[string]bool) []admissionregistrationv1.RuleWi
 	byKey := map[key][]string{}
 	for r, ops := range m {
 		list := make([]string, 0, len(ops))
-		if ops["*"] {
-			list = []string{"*"}
-		} else {
-			for op := range ops {
-				list = append(list, op)
-			}
+		for op := range ops {
+			list = append(list, op)
 		}
 		sort.Strings(list)
 		k := key{r.group, strings.Join(list, ",")}
