@@ -151,26 +151,7 @@ var keys = []string{"privileged", "hostNetwork", "hostPID", "securityContext", "
 // mutate sets, replaces or deletes random fields at random depths.
 func mutate(rng *rand.Rand, m map[string]any, n int) {
 	for range n {
-		target := m
-		for depth := rng.IntN(5); depth > 0; depth-- {
-			var next []map[string]any
-			for _, v := range target {
-				switch x := v.(type) {
-				case map[string]any:
-					next = append(next, x)
-				case []any:
-					for _, e := range x {
-						if em, ok := e.(map[string]any); ok {
-							next = append(next, em)
-						}
-					}
-				}
-			}
-			if len(next) == 0 {
-				break
-			}
-			target = next[rng.IntN(len(next))]
-		}
+		target := chartergen.Nested(rng, m)
 		key := keys[rng.IntN(len(keys))]
 		if rng.IntN(4) == 0 {
 			for k := range target {

@@ -288,26 +288,7 @@ var damage = []any{nil, true, false, 0, 1, -1, 0.5, "", "true", "0", "500m", "2G
 // mutate sets, replaces or deletes random fields at random depths.
 func (g *objectGen) mutate(m map[string]any, n int) {
 	for range n {
-		target := m
-		for depth := g.r.IntN(5); depth > 0; depth-- {
-			var next []map[string]any
-			for _, k := range slices.Sorted(maps.Keys(target)) {
-				switch x := target[k].(type) {
-				case map[string]any:
-					next = append(next, x)
-				case []any:
-					for _, e := range x {
-						if em, ok := e.(map[string]any); ok {
-							next = append(next, em)
-						}
-					}
-				}
-			}
-			if len(next) == 0 {
-				break
-			}
-			target = pick(g.r, next)
-		}
+		target := Nested(g.r, m)
 		keys := slices.Sorted(maps.Keys(target))
 		if len(keys) == 0 {
 			continue
@@ -319,6 +300,32 @@ func (g *objectGen) mutate(m map[string]any, n int) {
 		}
 		target[key] = DeepCopy(pick(g.r, damage))
 	}
+}
+
+// Nested returns a random map nested in m, directly or in lists, up to four
+// levels down (m itself at level 0): where a mutation edits a field.
+func Nested(r *rand.Rand, m map[string]any) map[string]any {
+	target := m
+	for depth := r.IntN(5); depth > 0; depth-- {
+		var next []map[string]any
+		for _, k := range slices.Sorted(maps.Keys(target)) {
+			switch x := target[k].(type) {
+			case map[string]any:
+				next = append(next, x)
+			case []any:
+				for _, e := range x {
+					if em, ok := e.(map[string]any); ok {
+						next = append(next, em)
+					}
+				}
+			}
+		}
+		if len(next) == 0 {
+			break
+		}
+		target = pick(r, next)
+	}
+	return target
 }
 
 // DeepCopy copies a decoded JSON or YAML value (maps and slices, all the way
