@@ -213,6 +213,18 @@ func CheckProof(data []byte, v note.Verifier) (*Proof, error) {
 	return p, nil
 }
 
+// For checks that p proves what the auditor asked about, record n: a valid
+// proof of another record says nothing about n.
+func (p *Proof) For(n int64) error {
+	if p.Kind != "inclusion" {
+		return &Failure{Record: n, Reason: fmt.Sprintf("this is a %s proof, not a proof that record %d is in the log", p.Kind, n)}
+	}
+	if p.Index != n {
+		return &Failure{Record: n, Reason: fmt.Sprintf("the proof is for record %d, not record %d", p.Index, n)}
+	}
+	return nil
+}
+
 // LatestCheckpoint returns the note of the log's latest checkpoint, for
 // publishing elsewhere.
 func LatestCheckpoint(path string) ([]byte, error) {

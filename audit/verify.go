@@ -230,7 +230,11 @@ func (v *verifier) checkTree() error {
 	}
 	total := int64(len(v.recs))
 	if covered > total {
-		return v.failAt(total, fmt.Sprintf("log truncated: the stored tree has %d records, the log %d; records %d to %d were removed", covered, total, total, covered-1))
+		reason := fmt.Sprintf("log truncated: the stored tree has %d records, the log %d; records %d to %d were removed", covered, total, total, covered-1)
+		if _, err := os.Stat(v.path); errors.Is(err, os.ErrNotExist) && len(v.files) > 0 {
+			reason += fmt.Sprintf(" (the active file %s is missing)", v.path)
+		}
+		return v.failAt(total, reason)
 	}
 	limit := min(int64(len(v.tree)), tlog.StoredHashCount(covered))
 	for i := range limit {
@@ -275,6 +279,12 @@ func (v *verifier) diagnose(n, covered int64) error {
 		reason = fmt.Sprintf("reordered: this is record %d of the stored tree, and record %d appears later, at position %d", m, n, laterAt)
 	default:
 		reason = fmt.Sprintf("deleted: records %d to %d of the stored tree are missing; this is record %d", n, m-1, m)
+		if r := v.recs[n]; r.line == 1 && v.files[r.file].last < 0 {
+			// The active file starts where a rotated file should: was it removed?
+			if _, err := os.Stat(segmentPath(v.path, n, m-1)); errors.Is(err, os.ErrNotExist) {
+				reason += fmt.Sprintf(" (they would be the rotated file %s, which does not exist)", segmentPath(v.path, n, m-1))
+			}
+		}
 	}
 	return v.failAt(n, reason)
 }
@@ -326,6 +336,12 @@ func (v *verifier) checkCheckpoints() error {
 			return err
 		}
 		if th != cp.Hash {
+			if v.results.Checkpoints == 0 {
+				// Not one checkpoint matched: the two cases below look the
+				// same to a verifier, so the message names both.
+				return v.failAt(0, fmt.Sprintf("checkpoint %d (%d records) does not match the records, and no earlier checkpoint did: %s holds another log's checkpoints (signed by the same key), or records 0 to %d were rewritten together with the stored hashes",
+					k, cp.Size, checkpointsPath(v.path), cp.Size-1))
+			}
 			return v.failAt(prev, fmt.Sprintf("checkpoint %d (%d records) does not match the records: one of records %d to %d was changed, and the stored hashes with it", k, cp.Size, prev, cp.Size-1))
 		}
 		prev = cp.Size

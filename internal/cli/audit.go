@@ -37,12 +37,14 @@ type auditVerifyOptions struct {
 	Key        string
 	Checkpoint string
 	Proof      string
+	Record     int64 // with Proof: the record the proof must be about; -1 for any
 }
 
 func (o *auditVerifyOptions) AddFlags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&o.Key, "key", "", "public key (PEM, e.g. cosign.pub) that must have signed every checkpoint")
 	cmd.Flags().StringVar(&o.Checkpoint, "checkpoint", "", "an older published checkpoint: prove the log is an append-only extension of it")
 	cmd.Flags().StringVar(&o.Proof, "proof", "", "check a proof from `charter audit prove` on its own, without the log")
+	cmd.Flags().Int64Var(&o.Record, "record", -1, "with --proof: the record number the proof must be about (a valid proof of another record proves nothing about it)")
 }
 
 func (o *auditVerifyOptions) verifier() (note.Verifier, error) {
@@ -55,7 +57,7 @@ func (o *auditVerifyOptions) verifier() (note.Verifier, error) {
 func newAuditVerifyCommand() *cobra.Command {
 	o := &auditVerifyOptions{}
 	cmd := &cobra.Command{
-		Use:   "verify [--key PUB] [--checkpoint OLD] LOG | verify --proof FILE [--key PUB]",
+		Use:   "verify [--key PUB] [--checkpoint OLD] LOG | verify --proof FILE [--record N] [--key PUB]",
 		Short: "Check every record against the Merkle tree and the signed checkpoints; name the first bad record",
 		Long: "Detects modified, deleted, inserted, duplicated and reordered records and truncation,\n" +
 			"naming the first bad record (number from 0, file, line, byte offset).\n" +
@@ -63,6 +65,9 @@ func newAuditVerifyCommand() *cobra.Command {
 		Args: func(cmd *cobra.Command, args []string) error {
 			if o.Proof != "" {
 				return cobra.NoArgs(cmd, args)
+			}
+			if cmd.Flags().Changed("record") {
+				return errors.New("--record goes with --proof")
 			}
 			return cobra.ExactArgs(1)(cmd, args)
 		},
@@ -73,7 +78,7 @@ func newAuditVerifyCommand() *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			if o.Proof != "" {
-				return checkProofFile(out, o.Proof, v)
+				return checkProofFile(out, o.Proof, v, o.Record)
 			}
 			var older []byte
 			if o.Checkpoint != "" {
@@ -118,7 +123,7 @@ func printVerifyReport(w io.Writer, path string, r *audit.Report, signed bool) {
 	}
 }
 
-func checkProofFile(w io.Writer, path string, v note.Verifier) error {
+func checkProofFile(w io.Writer, path string, v note.Verifier, record int64) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return badInput(err)
@@ -126,6 +131,11 @@ func checkProofFile(w io.Writer, path string, v note.Verifier) error {
 	p, err := audit.CheckProof(data, v)
 	if err != nil {
 		return auditFailure(err)
+	}
+	if record >= 0 {
+		if err := p.For(record); err != nil {
+			return auditFailure(err)
+		}
 	}
 	signed := "checkpoint signature not checked (no --key)"
 	if v != nil {

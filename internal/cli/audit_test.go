@@ -68,6 +68,13 @@ func TestAuditCommands(t *testing.T) {
 	if code, out, stderr := run(t, "", "audit", "verify", "--proof", proof, "--key", pub); code != ExitOK || !strings.Contains(out, "record 2 is in the log") {
 		t.Fatalf("verify --proof exit %d: %s %s", code, out, stderr)
 	}
+	if code, out, stderr := run(t, "", "audit", "verify", "--proof", proof, "--record", "2", "--key", pub); code != ExitOK || !strings.Contains(out, "record 2 is in the log") {
+		t.Fatalf("verify --proof --record 2 exit %d: %s %s", code, out, stderr)
+	}
+	// The proof of record 2 handed over for record 3: exit 1.
+	if code, _, stderr := run(t, "", "audit", "verify", "--proof", proof, "--record", "3", "--key", pub); code != ExitViolation || !strings.Contains(stderr, "the proof is for record 2, not record 3") {
+		t.Fatalf("verify --proof --record 3 exit %d: %s", code, stderr)
+	}
 	cons := filepath.Join(dir, "consistency.json")
 	if code, _, stderr := run(t, "", "audit", "prove", log, "--checkpoint", older, "-o", cons); code != ExitOK {
 		t.Fatalf("prove --checkpoint exit %d: %s", code, stderr)
@@ -108,6 +115,7 @@ func TestAuditCommandErrors(t *testing.T) {
 		{"missing key", []string{"audit", "verify", "--key", filepath.Join(dir, "none.pub"), "x"}, "audit key"},
 		{"missing proof", []string{"audit", "verify", "--proof", filepath.Join(dir, "none.json")}, "no such file"},
 		{"proof and log", []string{"audit", "verify", "--proof", "p", "log"}, "unknown command"},
+		{"record without proof", []string{"audit", "verify", "--record", "2", "log"}, "--record goes with --proof"},
 		{"prove without a choice", []string{"audit", "prove", "log"}, "exactly one of --record or --checkpoint"},
 		{"bad record number", []string{"audit", "prove", "log", "--record", "-3"}, "want a record number"},
 		{"key without log", []string{"eval", "--charter", "../../policies/anti-delos.yaml", "--audit-sync", "../../examples/manifests/"}, "need --audit-log"},
