@@ -40,6 +40,9 @@ func (o *signOptions) release(cmd *cobra.Command, now time.Time) (bundles.Releas
 			}
 			r.Expires = now.Add(d).Truncate(time.Second)
 		} else if t, err := time.Parse(time.RFC3339, o.Expires); err == nil {
+			if !t.After(now) {
+				return r, fmt.Errorf("--expires %s has already passed: a bundle signed with it would be refused everywhere", o.Expires)
+			}
 			r.Expires = t
 		} else {
 			return r, fmt.Errorf("--expires %q is neither a duration (720h) nor an RFC 3339 time", o.Expires)
