@@ -75,8 +75,11 @@ func (l *Log) fail(err error) error {
 	return l.err
 }
 
-// run is the single writer: it takes every waiting record, writes them in
-// one go, syncs once, and answers them all.
+// run is the single writer, the leader of every group commit: it takes every
+// record queued since its last fsync, writes them in one write(2), fsyncs
+// once (with Sync) and answers them all. Records that arrive during the fsync
+// wait in the queue and form the next group, so one fsync carries every
+// request in flight and none waits for a timer.
 func (l *Log) run() {
 	defer close(l.done)
 	tick := time.NewTicker(l.opts.CheckpointInterval)
@@ -97,10 +100,8 @@ func (l *Log) run() {
 			}
 			l.commit(batch)
 		case <-tick.C:
-			if l.Err() == nil && l.n > l.lastCP {
-				if err := l.checkpoint(); err != nil {
-					l.fail(err)
-				}
+			if l.Err() == nil && l.n > l.cpIssued {
+				l.startCheckpoint(nil)
 			}
 		case <-l.quit:
 			for {
@@ -129,11 +130,8 @@ func (l *Log) commit(batch []request) {
 	if err != nil {
 		return
 	}
-	if l.n-l.lastCP >= l.opts.CheckpointEvery {
-		if err := l.checkpoint(); err != nil {
-			l.fail(err)
-			return
-		}
+	if l.n-l.cpIssued >= l.opts.CheckpointEvery {
+		l.startCheckpoint(nil)
 	}
 	if l.opts.MaxSize > 0 && l.size >= l.opts.MaxSize {
 		if err := l.rotate(); err != nil {
@@ -155,10 +153,12 @@ func (l *Log) write(batch []request) error {
 		return fmt.Errorf("write records: %w", err)
 	}
 	if l.opts.Sync {
-		if err := l.f.Sync(); err != nil {
+		if err := l.sync(l.f); err != nil {
 			return fmt.Errorf("fsync records: %w", err)
 		}
 	}
+	// The hashes are written after the records are durable, so the stored
+	// tree never covers a record a power loss could take back.
 	for i, r := range batch {
 		if err := l.hashRecord(l.n+int64(i), r.line); err != nil {
 			return err
@@ -173,22 +173,90 @@ func (l *Log) write(batch []request) error {
 	l.n += int64(len(batch))
 	l.count.Store(l.n)
 	l.size += int64(size)
+	l.records.Add(int64(len(batch)))
+	l.commits.Add(1)
 	return nil
 }
 
-// checkpoint syncs the records and hashes and appends a signed checkpoint.
-func (l *Log) checkpoint() error {
-	if err := l.f.Sync(); err != nil {
-		return fmt.Errorf("fsync records: %w", err)
+// sync is every fsync of a log file: counted, and never retried by callers
+// (an error is fatal).
+func (l *Log) sync(f *os.File) error {
+	l.syncs.Add(1)
+	if l.beforeSync != nil {
+		l.beforeSync()
 	}
-	if err := l.hf.Sync(); err != nil {
-		return fmt.Errorf("fsync stored hashes: %w", err)
-	}
+	return f.Sync()
+}
+
+// checkpointJob is a checkpoint taken by the writer (size and root hash)
+// and made durable and signed by the checkpointer goroutine, so the fsyncs
+// and the signature do not stall appends.
+type checkpointJob struct {
+	size int64
+	hash tlog.Hash
+	// f is the records file to fsync first; nil when every record it
+	// covers was already fsynced by its group commit (Sync).
+	f, hf *os.File
+	// done, when set, receives the job's error.
+	done chan error
+}
+
+// startCheckpoint takes a checkpoint of the current tree (on the writer
+// goroutine, which owns the in-memory tree) and queues it for the
+// checkpointer. Checkpoints are written in the order they are taken.
+func (l *Log) startCheckpoint(done chan error) {
 	th, err := tlog.TreeHash(l.n, tlog.HashReaderFunc(l.readHashes))
 	if err != nil {
-		return fmt.Errorf("tree hash: %w", err)
+		err = l.fail(fmt.Errorf("tree hash: %w", err))
+		if done != nil {
+			done <- err
+		}
+		return
 	}
-	msg, err := SignCheckpoint(Checkpoint{Size: l.n, Hash: th, Time: time.Now().UTC()}, l.opts.Signer)
+	j := checkpointJob{size: l.n, hash: th, hf: l.hf, done: done}
+	if !l.opts.Sync {
+		j.f = l.f
+	}
+	l.cpIssued = l.n
+	l.cpJobs <- j
+}
+
+// checkpoint writes a checkpoint of the current tree and waits until it and
+// every one queued before it are durable.
+func (l *Log) checkpoint() error {
+	done := make(chan error, 1)
+	l.startCheckpoint(done)
+	return <-done
+}
+
+// checkpointer writes the checkpoints the writer takes, one at a time.
+func (l *Log) checkpointer() {
+	defer close(l.cpDone)
+	for j := range l.cpJobs {
+		err := l.Err()
+		if err == nil {
+			if err = l.writeCheckpoint(j); err != nil {
+				err = l.fail(err)
+			}
+		}
+		if j.done != nil {
+			j.done <- err
+		}
+	}
+}
+
+// writeCheckpoint makes the records and stored hashes up to j.size durable,
+// then signs j and appends it to the checkpoints file.
+func (l *Log) writeCheckpoint(j checkpointJob) error {
+	if j.f != nil {
+		if err := l.sync(j.f); err != nil {
+			return fmt.Errorf("fsync records: %w", err)
+		}
+	}
+	if err := l.sync(j.hf); err != nil {
+		return fmt.Errorf("fsync stored hashes: %w", err)
+	}
+	msg, err := SignCheckpoint(Checkpoint{Size: j.size, Hash: j.hash, Time: time.Now().UTC()}, l.opts.Signer)
 	if err != nil {
 		return fmt.Errorf("sign checkpoint: %w", err)
 	}
@@ -196,10 +264,10 @@ func (l *Log) checkpoint() error {
 	if _, err := l.cf.Write(append(line, '\n')); err != nil {
 		return fmt.Errorf("write checkpoint: %w", err)
 	}
-	if err := l.cf.Sync(); err != nil {
+	if err := l.sync(l.cf); err != nil {
 		return fmt.Errorf("fsync checkpoints: %w", err)
 	}
-	l.lastCP = l.n
+	l.lastCP.Store(j.size)
 	return nil
 }
 
@@ -242,10 +310,13 @@ func (l *Log) Close() error {
 	close(l.quit)
 	<-l.done
 	err := l.Err()
-	if err == nil && l.n > l.lastCP {
-		if cerr := l.checkpoint(); cerr != nil {
-			err = l.fail(cerr)
-		}
+	if err == nil && l.n > l.cpIssued {
+		err = l.checkpoint()
+	}
+	close(l.cpJobs)
+	<-l.cpDone
+	if err == nil {
+		err = l.Err()
 	}
 	if cerr := l.closeFiles(); err == nil && cerr != nil {
 		err = fmt.Errorf("close audit log: %w", cerr)

@@ -73,7 +73,19 @@ type Log struct {
 	// frontier holds the last stored hash written at each level: the only
 	// old hashes an append reads, kept so it reads none from the file.
 	frontier [64]storedHash
-	lastCP   int64
+
+	// lastCP is the size of the last durable checkpoint; cpIssued, of the
+	// last one taken (owned by the writer goroutine) and queued on cpJobs
+	// for the checkpointer goroutine.
+	lastCP   atomic.Int64
+	cpIssued int64
+	cpJobs   chan checkpointJob
+	cpDone   chan struct{}
+
+	// Counters for Stats.
+	records, commits, syncs atomic.Int64
+	// beforeSync, when set (by tests), runs before every fsync.
+	beforeSync func()
 
 	recovery Recovery
 	count    atomic.Int64 // n, for readers outside the writer goroutine
@@ -103,17 +115,33 @@ func Open(path string, o Options) (*Log, error) {
 	if o.CheckpointInterval <= 0 {
 		o.CheckpointInterval = 10 * time.Second
 	}
-	l := &Log{path: path, opts: o, reqs: make(chan request, 4096), quit: make(chan struct{}), done: make(chan struct{})}
+	l := &Log{path: path, opts: o, reqs: make(chan request, maxBatch), cpJobs: make(chan checkpointJob, 16), cpDone: make(chan struct{}), quit: make(chan struct{}), done: make(chan struct{})}
 	if err := l.open(); err != nil {
 		l.closeFiles()
 		return nil, err
 	}
+	go l.checkpointer()
 	go l.run()
 	return l, nil
 }
 
 // Recovered says what Open repaired.
 func (l *Log) Recovered() Recovery { return l.recovery }
+
+// Stats counts what the log did since Open.
+type Stats struct {
+	// Records appended and group commits that wrote them (one write(2)
+	// each, and with Sync one fsync each).
+	Records, Commits int64
+	// Syncs is every fsync of the log's files: one per commit with Sync,
+	// two or three per checkpoint, and those of a repair at Open.
+	Syncs int64
+}
+
+// Stats returns the log's counters.
+func (l *Log) Stats() Stats {
+	return Stats{Records: l.records.Load(), Commits: l.commits.Load(), Syncs: l.syncs.Load()}
+}
 
 // Size is the number of records in the log.
 func (l *Log) Size() int64 {
@@ -171,7 +199,8 @@ func (l *Log) open() error {
 			Reason: fmt.Sprintf("log truncated: the last checkpoint covers %d records, the log has %d", last.Size, l.n)}
 	}
 	if last != nil {
-		l.lastCP = last.Size
+		l.lastCP.Store(last.Size)
+		l.cpIssued = last.Size
 	}
 	if err := l.repairHashes(offsets); err != nil {
 		return err
@@ -208,7 +237,7 @@ func (l *Log) cutTorn() ([]int64, error) {
 	if err := l.f.Truncate(l.size); err != nil {
 		return nil, fmt.Errorf("cut torn record: %w", err)
 	}
-	if err := l.f.Sync(); err != nil {
+	if err := l.sync(l.f); err != nil {
 		return nil, fmt.Errorf("cut torn record: %w", err)
 	}
 	l.recovery.TornOffset, l.recovery.TornBytes = l.size, len(lr.Torn)
@@ -268,8 +297,8 @@ func (l *Log) repairHashes(offsets []int64) error {
 	// Hashes after the last checkpoint were written without an fsync of
 	// their own: recompute them from the records.
 	keep := covered
-	if keep > l.lastCP {
-		keep = max(l.lastCP, l.base)
+	if lastCP := l.lastCP.Load(); keep > lastCP {
+		keep = max(lastCP, l.base)
 	}
 	l.hashes = tlog.StoredHashCount(keep)
 	if fi.Size() != l.hashes*tlog.HashSize {
@@ -298,7 +327,7 @@ func (l *Log) repairHashes(offsets []int64) error {
 	if err := l.flushHashes(); err != nil {
 		return err
 	}
-	return l.hf.Sync()
+	return l.sync(l.hf)
 }
 
 type storedHash struct {
