@@ -185,7 +185,10 @@ func (l *Log) sync(f *os.File) error {
 	if l.beforeSync != nil {
 		l.beforeSync()
 	}
-	return f.Sync()
+	start := time.Now()
+	err := f.Sync()
+	l.syncNanos.Add(int64(time.Since(start)))
+	return err
 }
 
 // checkpointJob is a checkpoint taken by the writer (size and root hash)

@@ -83,7 +83,7 @@ type Log struct {
 	cpDone   chan struct{}
 
 	// Counters for Stats.
-	records, commits, syncs atomic.Int64
+	records, commits, syncs, syncNanos atomic.Int64
 	// beforeSync, when set (by tests), runs before every fsync.
 	beforeSync func()
 
@@ -134,13 +134,16 @@ type Stats struct {
 	// each, and with Sync one fsync each).
 	Records, Commits int64
 	// Syncs is every fsync of the log's files: one per commit with Sync,
-	// two or three per checkpoint, and those of a repair at Open.
-	Syncs int64
+	// two or three per checkpoint, and those of a repair at Open; SyncTime
+	// is the time spent in them.
+	Syncs    int64
+	SyncTime time.Duration
 }
 
 // Stats returns the log's counters.
 func (l *Log) Stats() Stats {
-	return Stats{Records: l.records.Load(), Commits: l.commits.Load(), Syncs: l.syncs.Load()}
+	return Stats{Records: l.records.Load(), Commits: l.commits.Load(), Syncs: l.syncs.Load(),
+		SyncTime: time.Duration(l.syncNanos.Load())}
 }
 
 // Size is the number of records in the log.

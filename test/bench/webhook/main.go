@@ -29,6 +29,7 @@ import (
 	"github.com/charter-dev/charter/bundles"
 	"github.com/charter-dev/charter/charter"
 	"github.com/charter-dev/charter/compiler"
+	"github.com/charter-dev/charter/test/bench"
 	"github.com/charter-dev/charter/test/e2e/cluster"
 	"github.com/charter-dev/charter/webhook"
 	"github.com/charter-dev/charter/webhook/certs"
@@ -85,6 +86,16 @@ func serveCharter(args []string) error {
 		}
 		defer l.Close()
 		o.Audit, o.AuditSync = l, true
+		// SIGUSR1 prints the log's counters, for the records per fsync of
+		// the throughput run.
+		usr1 := make(chan os.Signal, 1)
+		signal.Notify(usr1, syscall.SIGUSR1)
+		go func() {
+			for range usr1 {
+				st := l.Stats()
+				fmt.Fprintf(os.Stderr, "%s %d %d %d %d\n", auditStatsPrefix, st.Records, st.Commits, st.Syncs, st.SyncTime)
+			}
+		}()
 	}
 	o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
@@ -234,6 +245,7 @@ exemptions: {usernames: [], runtimeClasses: [], namespaces: []}
 	}
 	var rows []row
 	byName := map[string]row{}
+	auditLine := ""
 	for _, t := range targets {
 		if err := t.start(dir); err != nil {
 			return err
@@ -254,7 +266,14 @@ exemptions: {usernames: [], runtimeClasses: [], namespaces: []}
 		fmt.Fprintf(os.Stderr, "bench: %s: warm-up\n", t.name)
 		closedLoop(client, t, bodies, concurrency, 2*time.Second)
 		fmt.Fprintf(os.Stderr, "bench: %s: %d in flight for %s\n", t.name, concurrency, duration)
+		before := t.auditStats()
 		tput := closedLoop(client, t, bodies, concurrency, duration)
+		if after := t.auditStats(); after.Commits > before.Commits {
+			d := statsSub(after, before)
+			auditLine = fmt.Sprintf("%s throughput run: %d records in %d group commits (%.1f records per fsync, %.0f fsyncs/s), mean fsync %s, %d fsyncs in all",
+				t.name, d.Records, d.Commits, float64(d.Records)/float64(d.Commits), float64(d.Commits)/tput.elapsed.Seconds(),
+				ms(d.SyncTime/time.Duration(d.Syncs)), d.Syncs)
+		}
 		fmt.Fprintf(os.Stderr, "bench: %s: %d req/s for %s\n", t.name, rate, rateFor)
 		atRate := fixedRate(client, t, bodies, rate, rateFor)
 		rows = append(rows, row{name: t.name, denied: denied, tput: tput, atRate: atRate, rss: t.peakRSS()})
@@ -262,8 +281,8 @@ exemptions: {usernames: [], runtimeClasses: [], namespaces: []}
 		t.stop()
 	}
 
-	fmt.Printf("\nadmission webhooks, %d AdmissionReviews (Pods and Deployments, half violating PSS restricted), HTTPS keep-alive, %d in flight, GOMAXPROCS=%d\n",
-		n, concurrency, runtimeCPUs())
+	fmt.Printf("\nadmission webhooks, %d AdmissionReviews (Pods and Deployments, half violating PSS restricted), HTTPS keep-alive, %d in flight, GOMAXPROCS=%d, load average %s\n",
+		n, concurrency, runtimeCPUs(), bench.LoadAverage())
 	fmt.Printf("%-13s %10s %9s %9s %9s %9s %12s %8s %8s\n", "target", "req/s", "p50", "p99", "p50@"+strconv.Itoa(rate), "p99@"+strconv.Itoa(rate), "peak RSS", "denied", "errors")
 	for _, r := range rows {
 		fmt.Printf("%-13s %10.0f %9s %9s %9s %9s %10.1f MiB %8d %8d\n", r.name, r.tput.rps(),
@@ -284,6 +303,9 @@ exemptions: {usernames: [], runtimeClasses: [], namespaces: []}
 	if au, ok := byName["charter+audit"]; ok && haveCh {
 		fmt.Printf("charter+audit (--audit-sync, fsync group commit) / charter throughput: %.2fx (target >= 0.8x); p99 at %d req/s %s\n",
 			au.tput.rps()/ch.tput.rps(), rate, ms(au.atRate.pct(0.99)))
+	}
+	if auditLine != "" {
+		fmt.Println(auditLine)
 	}
 	fmt.Println("denied: of the corpus; the PSA webhook only warns on Deployments (it enforces on Pods), charter and opa deny both.")
 	return nil

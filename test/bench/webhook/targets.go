@@ -8,10 +8,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/charter-dev/charter/audit"
 )
 
 // target is one webhook implementation under load, in its own process.
@@ -121,4 +124,39 @@ func httpsClient(tlsConf *tls.Config, conns int) *http.Client {
 		MaxIdleConnsPerHost: conns * 2,
 		IdleConnTimeout:     time.Minute,
 	}}
+}
+
+const auditStatsPrefix = "audit-stats:"
+
+// auditStats asks a target with an audit log for its counters (SIGUSR1) and
+// reads them from its log; zero for a target without one.
+func (t *target) auditStats() audit.Stats {
+	if !slices.Contains(t.cmd.Args, "-audit-log") {
+		return audit.Stats{}
+	}
+	count := func() int {
+		b, _ := os.ReadFile(t.log)
+		return strings.Count(string(b), auditStatsPrefix)
+	}
+	n := count()
+	_ = t.cmd.Process.Signal(syscall.SIGUSR1)
+	for deadline := time.Now().Add(5 * time.Second); count() == n && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	b, _ := os.ReadFile(t.log)
+	var st audit.Stats
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, auditStatsPrefix); ok {
+			var d int64
+			if _, err := fmt.Sscanf(rest, "%d %d %d %d", &st.Records, &st.Commits, &st.Syncs, &d); err == nil {
+				st.SyncTime = time.Duration(d)
+			}
+		}
+	}
+	return st
+}
+
+// statsSub is what the counters counted between readings b and a.
+func statsSub(a, b audit.Stats) audit.Stats {
+	return audit.Stats{Records: a.Records - b.Records, Commits: a.Commits - b.Commits, Syncs: a.Syncs - b.Syncs, SyncTime: a.SyncTime - b.SyncTime}
 }
