@@ -33,8 +33,11 @@ type HandlerOptions struct {
 	FailOpen          bool
 	Timeout           time.Duration // DefaultTimeout when zero
 	ExcludeNamespaces []string
-	MaxBodyBytes      int64      // MaxBodyBytes when zero
-	Audit             audit.Sink // audit.Discard when nil
+	MaxBodyBytes      int64 // MaxBodyBytes when zero
+	// DecodeBudget bounds the decoding memory of concurrent reviews; share
+	// one between the handlers of a process. NewDecodeBudget(0) when nil.
+	DecodeBudget *DecodeBudget
+	Audit        audit.Sink // audit.Discard when nil
 	// AuditSync answers only once the record is in the audit log; when it
 	// cannot be written the request fails (HTTP 500) and the apiserver
 	// applies the webhook's failurePolicy.
@@ -51,6 +54,7 @@ type Handler struct {
 	timeout  time.Duration
 	exclude  map[string]bool
 	limit    int64
+	budget   *DecodeBudget
 	audit    audit.Sink
 	sync     bool
 	metrics  *Metrics
@@ -60,13 +64,16 @@ type Handler struct {
 
 // NewHandler builds a Handler from o.
 func NewHandler(o HandlerOptions) *Handler {
-	h := &Handler{src: o.Source, failOpen: o.FailOpen, timeout: o.Timeout, limit: o.MaxBodyBytes,
+	h := &Handler{src: o.Source, failOpen: o.FailOpen, timeout: o.Timeout, limit: o.MaxBodyBytes, budget: o.DecodeBudget,
 		audit: o.Audit, sync: o.AuditSync, metrics: o.Metrics, log: o.Logger, exclude: map[string]bool{}, kinds: &kindLabels{}}
 	if h.timeout <= 0 {
 		h.timeout = DefaultTimeout
 	}
 	if h.limit <= 0 {
 		h.limit = MaxBodyBytes
+	}
+	if h.budget == nil {
+		h.budget = NewDecodeBudget(0)
 	}
 	if h.audit == nil {
 		h.audit = audit.Discard
@@ -112,6 +119,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
 	defer cancel()
 	r = h.withDeadline(ctx, w, r)
+	// The review holds its decoding cost from the budget until it is
+	// answered; it waits for it, within the deadline, after its head.
+	body := h.budget.body(ctx, r.Body, DecodeCost(h.declared(r)), h.metrics)
+	defer body.Release()
+	r.Body = body
 	var resp *admissionv1.AdmissionResponse
 	var rec AuditRecord
 	review, err := ReadReview(r, h.limit)
@@ -124,8 +136,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.reject(w, re)
 			return
 		}
-		// Not read (too large, or not within the deadline), but it has a
-		// uid: deny it outright, so no failurePolicy can turn an unread
+		// Not read (too large, not within the deadline, no memory for it),
+		// but it has a uid: deny it outright, so no failurePolicy can turn an unread
 		// review into an admission.
 		h.metrics.Rejected.WithLabelValues(strconv.Itoa(re.Code)).Inc()
 		drain(r.Body)
@@ -151,6 +163,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	answered = true
 	_, _ = w.Write(out)
+	body.Release()
 	h.metrics.Requests.WithLabelValues(rec.Decision, h.kinds.label(h.src, rec.Object.Kind), operationLabel(rec.Operation)).Inc()
 	h.metrics.Latency.WithLabelValues(rec.Decision).Observe(time.Since(start).Seconds())
 	if h.sync {
@@ -166,6 +179,15 @@ func (h *Handler) reject(w http.ResponseWriter, e *RequestError) {
 	h.metrics.Rejected.WithLabelValues(strconv.Itoa(e.Code)).Inc()
 	h.log.Warn("admission request refused", "code", e.Code, "reason", e.Msg)
 	http.Error(w, e.Msg, e.Code)
+}
+
+// declared is the body size a request is charged for: its Content-Length,
+// or the body limit when it has none (or a larger one).
+func (h *Handler) declared(r *http.Request) int64 {
+	if r.ContentLength < 0 || r.ContentLength > h.limit {
+		return h.limit
+	}
+	return r.ContentLength
 }
 
 // withDeadline returns r reading its body under ctx's deadline: the
@@ -250,8 +272,8 @@ func newRecord(req *admissionv1.AdmissionRequest) AuditRecord {
 	}
 }
 
-// notRead denies a review that was not read (too large, or not within the
-// deadline), whatever fail-open says: it was not evaluated, and an unread
+// notRead denies a review that was not read (too large, not within the
+// deadline, no decoding memory for it), whatever fail-open says: it was not evaluated, and an unread
 // object must never be admitted.
 func (h *Handler) notRead(re *RequestError) (*admissionv1.AdmissionResponse, AuditRecord) {
 	msg := re.Msg + "; charter cannot decide it and denies it (fail closed)"

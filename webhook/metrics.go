@@ -21,6 +21,9 @@ type Metrics struct {
 	TLSReloads        prometheus.Counter
 	TLSReloadFailures prometheus.Counter
 	AuditErrors       prometheus.Counter
+	// DecodeMemoryReserved is the decoding budget (DecodeBudget) held by
+	// the reviews in flight.
+	DecodeMemoryReserved prometheus.Gauge
 }
 
 // LatencyBuckets resolve the sub-millisecond decisions a webhook should make
@@ -77,6 +80,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "charter_audit_write_errors_total",
 			Help: "Decisions the audit sink failed to record.",
 		}),
+		DecodeMemoryReserved: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "charter_decode_memory_reserved_bytes",
+			Help: "Decoding memory reserved by the reviews in flight (DecodeCost of their bodies), out of --decode-memory.",
+		}),
 	}
 	// Export every reason at zero, so alerts on rate() work before the first error.
 	for _, reason := range []string{"error", "timeout", "no_bundle", "panic"} {
@@ -84,7 +91,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.Requests, m.Latency, m.Rejected, m.EvalErrors, m.Panics, m.BundleInfo,
-			m.BundleReloads, m.BundleFailures, m.TLSReloads, m.TLSReloadFailures, m.AuditErrors)
+			m.BundleReloads, m.BundleFailures, m.TLSReloads, m.TLSReloadFailures, m.AuditErrors, m.DecodeMemoryReserved)
 	}
 	return m
 }

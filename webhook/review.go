@@ -53,10 +53,15 @@ type RequestError struct {
 func (e *RequestError) Error() string { return e.Msg }
 
 // unread reports whether the request is one the webhook could not read
-// (too large, or not read within the deadline) but whose uid it knows: it
-// is then denied, never refused, so failurePolicy cannot admit it.
+// (too large, not read within the deadline, no decoding memory for it
+// within the deadline) but whose uid it knows: it is then denied, never
+// refused, so failurePolicy cannot admit it.
 func (e *RequestError) unread() bool {
-	return e.UID != "" && (e.Code == http.StatusRequestEntityTooLarge || e.Code == http.StatusRequestTimeout)
+	switch e.Code {
+	case http.StatusRequestEntityTooLarge, http.StatusRequestTimeout, http.StatusServiceUnavailable:
+		return e.UID != ""
+	}
+	return false
 }
 
 func badRequest(format string, args ...any) *RequestError {
@@ -115,6 +120,10 @@ func decodeReview(body io.Reader, limit int64) (*Review, error) {
 		if errors.Is(err, errTooLarge) {
 			return nil, &RequestError{Code: http.StatusRequestEntityTooLarge, UID: d.uid,
 				Msg: fmt.Sprintf("request body is larger than %d bytes", limit)}
+		}
+		var nb *noBudgetError
+		if errors.As(err, &nb) {
+			return nil, &RequestError{Code: http.StatusServiceUnavailable, UID: d.uid, Msg: nb.Error()}
 		}
 		var late *lateBodyError
 		if errors.As(err, &late) {

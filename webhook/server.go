@@ -28,6 +28,7 @@ type Options struct {
 	FailOpen          bool
 	ExcludeNamespaces []string      // DefaultExcludeNamespaces when nil
 	Timeout           time.Duration // evaluation deadline, DefaultTimeout when zero
+	DecodeMemory      int64         // decoding budget of the whole server (DecodeBudget), DefaultDecodeMemory when zero
 	ReloadInterval    time.Duration // bundle and certificate poll, 2 s when zero
 	ShutdownTimeout   time.Duration // drain time on stop, 10 s when zero
 	Logger            *slog.Logger
@@ -91,7 +92,8 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	}
 	s.handler = NewHandler(HandlerOptions{
 		Source: s.holder, FailOpen: o.FailOpen, Timeout: o.Timeout, ExcludeNamespaces: o.ExcludeNamespaces,
-		Audit: o.Audit, AuditSync: o.AuditSync, Metrics: s.metrics, Logger: s.log,
+		DecodeBudget: NewDecodeBudget(o.DecodeMemory),
+		Audit:        o.Audit, AuditSync: o.AuditSync, Metrics: s.metrics, Logger: s.log,
 	})
 	s.tls = &tls.Config{MinVersion: minTLS, GetCertificate: s.certs.GetCertificate}
 	return s, nil

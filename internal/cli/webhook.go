@@ -13,6 +13,7 @@ import (
 	"github.com/charter-dev/charter/webhook/certs"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 func newWebhookCommand() *cobra.Command {
@@ -30,6 +31,8 @@ type webhookServeOptions struct {
 	audit     auditOptions
 	loader    loaderOptions
 	keys      []string
+	// decodeMemory is --decode-memory, a quantity such as 320Mi.
+	decodeMemory string
 }
 
 func (o *webhookServeOptions) AddFlags(fs *pflag.FlagSet) {
@@ -43,6 +46,8 @@ func (o *webhookServeOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&o.ExcludeNamespaces, "exclude-namespaces", webhook.DefaultExcludeNamespaces, "namespaces admitted without evaluation (the webhook's own namespace is always added)")
 	fs.StringVar(&o.Namespace, "namespace", os.Getenv("POD_NAMESPACE"), "the webhook's own namespace (default $POD_NAMESPACE)")
 	fs.DurationVar(&o.Timeout, "timeout", webhook.DefaultTimeout, "evaluation deadline; keep it below the webhook configuration's timeoutSeconds")
+	fs.StringVar(&o.decodeMemory, "decode-memory", resource.NewQuantity(webhook.DefaultDecodeMemory, resource.BinarySI).String(),
+		"memory the reviews in flight may hold decoded, shared by all requests (a review waits for its share within --timeout, else it is denied); the container's memory limit minus about 192Mi")
 	fs.DurationVar(&o.ReloadInterval, "reload-interval", 2*time.Second, "how often to check the bundle and certificate files for changes")
 	o.loader.AddFlags(fs)
 	addVerifyKeyFlag(fs, &o.keys)
@@ -61,6 +66,11 @@ func newWebhookServeCommand() *cobra.Command {
 			if o.Namespace != "" {
 				o.ExcludeNamespaces = append(o.ExcludeNamespaces, o.Namespace)
 			}
+			decodeMemory, err := parseDecodeMemory(o.decodeMemory)
+			if err != nil {
+				return badInput(err)
+			}
+			o.DecodeMemory = decodeMemory
 			o.Logger = slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
 			o.StateDir, o.PollInterval = o.loader.StateDir, o.loader.PollInterval
 			verify, err := (&policyOptions{VerifyKeys: o.keys}).verifier()
@@ -89,6 +99,15 @@ func newWebhookServeCommand() *cobra.Command {
 	}
 	o.AddFlags(cmd.Flags())
 	return cmd
+}
+
+// parseDecodeMemory reads --decode-memory: a positive quantity of bytes.
+func parseDecodeMemory(v string) (int64, error) {
+	q, err := resource.ParseQuantity(v)
+	if err != nil || q.Sign() <= 0 || q.Value() <= 0 {
+		return 0, fmt.Errorf("--decode-memory %q: want a positive size such as 320Mi", v)
+	}
+	return q.Value(), nil
 }
 
 type webhookCertsOptions struct {
