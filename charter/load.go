@@ -213,6 +213,7 @@ func (l *loader) load(path string, from Pos) *Charter {
 			return nil
 		}
 	}
+	l.readCouncilKeys(path, c.Spec.Council)
 	var included []*Article
 	ids := map[string]*Article{}
 	for _, inc := range c.Spec.Include {
@@ -251,6 +252,42 @@ func (l *loader) load(path string, from Pos) *Charter {
 	c.Spec.Articles = append(included, c.Spec.Articles...)
 	l.done[key] = c
 	return c
+}
+
+// maxKeyFile bounds a council key file: a PEM public key is a few hundred bytes.
+const maxKeyFile = 64 << 10
+
+// readCouncilKeys reads each council key file, relative to the charter that
+// names it, so the compiler can embed the keys themselves in the bundle.
+func (l *loader) readCouncilKeys(path string, c *Council) {
+	if c == nil {
+		return
+	}
+	for i := range c.Keys {
+		k := &c.Keys[i]
+		p := k.Path
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(filepath.Dir(path), p)
+		}
+		fi, err := os.Stat(p)
+		switch {
+		case err != nil:
+			l.errs.Add(k.Pos, "council key %s: %v", k.Path, unwrapPathError(err))
+			continue
+		case !fi.Mode().IsRegular():
+			l.errs.Add(k.Pos, "council key %s is not a regular file", k.Path)
+			continue
+		case fi.Size() > maxKeyFile:
+			l.errs.Add(k.Pos, "council key %s is %d bytes; a public key file is at most %d", k.Path, fi.Size(), maxKeyFile)
+			continue
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			l.errs.Add(k.Pos, "council key %s: %v", k.Path, unwrapPathError(err))
+			continue
+		}
+		k.PEM = data
+	}
 }
 
 // charterFiles lists the charter files below dir, sorted.

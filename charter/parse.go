@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"regexp"
+	"time"
 
 	"github.com/charter-dev/charter/podtemplate"
 
@@ -12,11 +13,14 @@ import (
 )
 
 var (
-	idPattern   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._-]{0,62}$`)
-	severities  = []string{"critical", "high", "medium", "low", "info"}
-	actions     = []string{ActionDeny, ActionWarn, ActionAudit}
-	operations  = []string{"CREATE", "UPDATE", "DELETE", "CONNECT", "*"}
-	expectation = []string{ActionDeny, ActionWarn, ActionAudit, "allow"}
+	idPattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._-]{0,62}$`)
+	// overrideIDPattern is a Kubernetes object name (an override travels as
+	// an Override object named by its id).
+	overrideIDPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$`)
+	severities        = []string{"critical", "high", "medium", "low", "info"}
+	actions           = []string{ActionDeny, ActionWarn, ActionAudit}
+	operations        = []string{"CREATE", "UPDATE", "DELETE", "CONNECT", "*"}
+	expectation       = []string{ActionDeny, ActionWarn, ActionAudit, "allow"}
 )
 
 // Parse decodes one charter document from data. file names the source in
@@ -134,17 +138,7 @@ func (d *decoder) spec(n *yaml.Node, s *Spec) {
 				"excludeNamespaces": func(x *yaml.Node) { s.Scope.ExcludeNamespaces = d.globList(x, "scope.excludeNamespaces") },
 			})
 		},
-		"council": func(v *yaml.Node) {
-			s.Council = &Council{Pos: d.pos(v)}
-			d.fields(v, "spec.council", map[string]func(*yaml.Node){
-				"threshold": func(x *yaml.Node) { s.Council.Threshold = d.integer(x, "council.threshold") },
-				"keys":      func(x *yaml.Node) { s.Council.Keys = d.strList(x, "council.keys") },
-			})
-			required(d, v, "spec.council", present(v), "threshold", "keys")
-			if t := s.Council.Threshold; t < 1 || t > len(s.Council.Keys) {
-				d.errorf(v, "council.threshold %d must be between 1 and the number of keys (%d)", t, len(s.Council.Keys))
-			}
-		},
+		"council": func(v *yaml.Node) { s.Council = d.council(v) },
 		"regoCapabilities": func(v *yaml.Node) {
 			s.RegoCapabilities = &RegoCapabilities{Pos: d.pos(v)}
 			d.fields(v, "spec.regoCapabilities", map[string]func(*yaml.Node){
@@ -167,6 +161,53 @@ func (d *decoder) spec(n *yaml.Node, s *Spec) {
 			}
 		},
 	})
+}
+
+// ValidOverrideID reports whether id can name an override: a Kubernetes
+// object name, since an override travels as an Override object named by it.
+func ValidOverrideID(id string) bool { return overrideIDPattern.MatchString(id) }
+
+func (d *decoder) council(v *yaml.Node) *Council {
+	c := &Council{Pos: d.pos(v), MaxLifetime: DefaultMaxLifetime}
+	d.fields(v, "spec.council", map[string]func(*yaml.Node){
+		"threshold": func(x *yaml.Node) { c.Threshold = d.integer(x, "council.threshold") },
+		"keys": func(x *yaml.Node) {
+			for i, p := range d.strList(x, "council.keys") {
+				if p == "" {
+					d.errorf(x.Content[i], "council.keys: empty key file name")
+					continue
+				}
+				c.Keys = append(c.Keys, CouncilKey{Pos: d.pos(x.Content[i]), Path: p})
+			}
+		},
+		"maxLifetime": func(x *yaml.Node) {
+			s := d.str(x, "council.maxLifetime")
+			lt, err := time.ParseDuration(s)
+			switch {
+			case s == "":
+			case err != nil:
+				d.errorf(x, "council.maxLifetime %q is not a duration (e.g. 30m, 8h, 24h)", s)
+			case lt <= 0:
+				d.errorf(x, "council.maxLifetime %s must be positive", s)
+			default:
+				c.MaxLifetime = lt
+			}
+		},
+		"revoked": func(x *yaml.Node) {
+			for i, id := range d.strList(x, "council.revoked") {
+				if !overrideIDPattern.MatchString(id) {
+					d.errorf(x.Content[i], "council.revoked: %q is not an override id (lower-case letters, digits, '.', '-', at most 253)", id)
+					continue
+				}
+				c.Revoked = append(c.Revoked, id)
+			}
+		},
+	})
+	required(d, v, "spec.council", present(v), "threshold", "keys")
+	if t := c.Threshold; t < 1 || t > len(c.Keys) {
+		d.errorf(v, "council.threshold %d must be between 1 and the number of keys (%d)", t, len(c.Keys))
+	}
+	return c
 }
 
 // resolveDefaults fills article action and severity and checks ids are unique.

@@ -76,6 +76,12 @@ func TestParseErrors(t *testing.T) {
 		{"not a mapping", "- a\n- b\n", []string{"t.yaml:1:1: charter must be a mapping, not a list"}},
 		{"empty", "", []string{"t.yaml:1:1: empty file"}},
 		{"two documents", header + "  - {id: A, title: x, runtime: {exec: {deny: [/bin/sh]}}}\n---\na: 1\n", []string{"t.yaml:8:1: a charter file holds exactly one document"}},
+		{"council maxLifetime", "apiVersion: charter.dev/v1\nkind: Charter\nmetadata: {name: t}\nspec:\n  council: {threshold: 1, keys: [a.pub], maxLifetime: forever}\n",
+			[]string{`t.yaml:5:55: council.maxLifetime "forever" is not a duration (e.g. 30m, 8h, 24h)`}},
+		{"council negative maxLifetime", "apiVersion: charter.dev/v1\nkind: Charter\nmetadata: {name: t}\nspec:\n  council: {threshold: 1, keys: [a.pub], maxLifetime: -1h}\n",
+			[]string{`t.yaml:5:55: council.maxLifetime -1h must be positive`}},
+		{"council revoked id", "apiVersion: charter.dev/v1\nkind: Charter\nmetadata: {name: t}\nspec:\n  council: {threshold: 1, keys: [a.pub], revoked: [ok-1, Not_OK]}\n",
+			[]string{`t.yaml:5:58: council.revoked: "Not_OK" is not an override id`}},
 		{"council threshold", "apiVersion: charter.dev/v1\nkind: Charter\nmetadata: {name: t}\nspec:\n  council: {threshold: 3, keys: [a.pub]}\n",
 			[]string{"t.yaml:5:12: council.threshold 3 must be between 1 and the number of keys (1)"}},
 	}

@@ -2,6 +2,7 @@ package charter
 
 import (
 	"strings"
+	"time"
 
 	"github.com/charter-dev/charter/podtemplate"
 )
@@ -112,7 +113,25 @@ type Scope struct {
 type Council struct {
 	Pos       Pos
 	Threshold int
-	Keys      []string
+	Keys      []CouncilKey
+	// MaxLifetime is the longest an override may last (expires - notBefore);
+	// DefaultMaxLifetime when the charter does not say.
+	MaxLifetime time.Duration
+	// Revoked lists override ids that never count, whatever their signatures.
+	Revoked []string
+}
+
+// DefaultMaxLifetime is the longest an override may last when the council
+// does not set maxLifetime.
+const DefaultMaxLifetime = 24 * time.Hour
+
+// CouncilKey is one custodian's public key file, as the charter names it.
+// Load reads the file (relative to the charter that names it) into PEM; the
+// compiler embeds the key itself into the bundle, never the file name alone.
+type CouncilKey struct {
+	Pos  Pos
+	Path string
+	PEM  []byte
 }
 
 // Article is one governance rule.

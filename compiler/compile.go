@@ -93,10 +93,23 @@ type NetTarget struct {
 	Port   int    `json:"port"`
 }
 
-// CouncilInfo carries the council threshold and key names for overrides.
+// CouncilInfo is the council that approves overrides, signed with the
+// bundle: the public keys themselves (never file names alone), so an
+// override can name neither its own approvers nor its own threshold.
 type CouncilInfo struct {
-	Threshold int      `json:"threshold"`
-	Keys      []string `json:"keys"`
+	Threshold int          `json:"threshold"`
+	Keys      []CouncilKey `json:"keys"`
+	// MaxLifetime is the longest an override may last, a Go duration ("24h").
+	MaxLifetime string `json:"maxLifetime"`
+	// Revoked lists override ids that never count.
+	Revoked []string `json:"revoked,omitempty"`
+}
+
+// CouncilKey is one custodian's public key.
+type CouncilKey struct {
+	Name      string `json:"name"`      // the key file as the charter names it
+	ID        string `json:"id"`        // keys.ID of the public key: sha256 of its DER
+	PublicKey string `json:"publicKey"` // PEM, as cosign writes it
 }
 
 // Compile turns a loaded charter into Rego modules. Errors in rego hatches
@@ -111,6 +124,11 @@ func Compile(c *charter.Charter) (*Output, error) {
 		templates, _ = podtemplate.New(nil)
 	}
 	out.Info.PodTemplates = templates.Templates()
+	if c.Spec.Council != nil {
+		var cerrs charter.ErrorList
+		out.Info.Council, cerrs = council(c.Spec.Council)
+		errs = append(errs, cerrs...)
+	}
 	out.Program.PodTemplates = templates.Templates()
 	packages := map[string]*charter.Article{}
 	checked := map[*charter.RegoCapabilities]bool{}
@@ -312,9 +330,6 @@ func info(c *charter.Charter) Info {
 		Articles:        map[string]ArticleInfo{},
 		Runtime:         []RuntimeArticle{},
 		AllowedBuiltins: allowedBuiltins(c),
-	}
-	if c.Spec.Council != nil {
-		in.Council = &CouncilInfo{Threshold: c.Spec.Council.Threshold, Keys: c.Spec.Council.Keys}
 	}
 	for _, a := range c.Spec.Articles {
 		ai := ArticleInfo{Title: a.Title, Description: strings.TrimSpace(a.Description), Severity: a.Severity, Action: a.Action, Kinds: a.Match.Kinds, Runtime: a.Runtime != nil}
