@@ -1,0 +1,83 @@
+package overrides
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// DataRoot is where verified overrides sit in OPA's data document
+// (data.charter_overrides, an object keyed by override id). It is outside
+// the bundle's root (charter), so an OPA that loads the signed bundle can
+// hold overrides in its store without the bundle owning or erasing them.
+// The compiled data.charter.decision reads it; nothing but verified
+// overrides may be written there.
+const DataRoot = "charter_overrides"
+
+// Verified is an override whose signatures, charter, scope, lifetime and
+// revocation were checked. It is the versioned wire format the decision
+// reads (data.charter_overrides[id]); the time window is checked again at
+// each decision, against the decision's clock.
+type Verified struct {
+	ID          string   `json:"id"`
+	Charter     string   `json:"charter"`
+	Articles    []string `json:"articles"`
+	Scope       Scope    `json:"scope"`
+	Reason      string   `json:"reason"`
+	Requester   string   `json:"requester"`
+	NotBeforeNs int64    `json:"notBeforeNs"` // Unix nanoseconds: valid from
+	ExpiresNs   int64    `json:"expiresNs"`   // Unix nanoseconds: valid until, exclusive
+	Approvals   []string `json:"approvals"`   // ids of the council keys that approved
+}
+
+func newVerified(d *Document, approvals []string) *Verified {
+	return &Verified{
+		ID: d.ID(), Charter: d.Spec.Charter, Articles: slices.Clone(d.Spec.Articles), Scope: d.Spec.Scope,
+		Reason: d.Spec.Reason, Requester: d.Spec.Requester,
+		NotBeforeNs: d.Spec.NotBefore.UnixNano(), ExpiresNs: d.Spec.Expires.UnixNano(),
+		Approvals: approvals,
+	}
+}
+
+// ActiveAt reports whether now is inside the override's time window.
+func (v *Verified) ActiveAt(now time.Time) bool {
+	n := now.UnixNano()
+	return v.NotBeforeNs <= n && n < v.ExpiresNs
+}
+
+// Set is the verified overrides in force, sorted by id, one per id.
+type Set []*Verified
+
+// NewSet sorts list by id. Two different overrides with one id are both
+// dropped (and returned): neither can be told to be the one meant.
+func NewSet(list []*Verified) (Set, []*Verified) {
+	byID := map[string][]*Verified{}
+	for _, v := range list {
+		byID[v.ID] = append(byID[v.ID], v)
+	}
+	var out Set
+	var conflicts []*Verified
+	for _, vs := range byID {
+		if len(vs) > 1 && slices.ContainsFunc(vs[1:], func(o *Verified) bool { return !same(o, vs[0]) }) {
+			conflicts = append(conflicts, vs...)
+			continue
+		}
+		out = append(out, vs[0])
+	}
+	slices.SortFunc(out, func(a, b *Verified) int { return strings.Compare(a.ID, b.ID) })
+	return out, conflicts
+}
+
+func same(a, b *Verified) bool {
+	return a.Charter == b.Charter && slices.Equal(a.Articles, b.Articles) && a.Scope.String() == b.Scope.String() &&
+		a.Reason == b.Reason && a.Requester == b.Requester && a.NotBeforeNs == b.NotBeforeNs && a.ExpiresNs == b.ExpiresNs
+}
+
+// Data is the set as data.charter_overrides: an object keyed by id.
+func (s Set) Data() map[string]*Verified {
+	out := make(map[string]*Verified, len(s))
+	for _, v := range s {
+		out[v.ID] = v
+	}
+	return out
+}
