@@ -82,11 +82,9 @@ func NewHolder(ref string, o HolderOptions) *Holder {
 	}
 	cfg := source.Config[Decider]{
 		Source: src, Activate: activate, Verify: o.Verify, Metrics: source.NewMetrics(o.Registry), Logger: o.Logger.With("bundle", ref),
-		OnChange: func(a *source.Active[Decider]) {
-			h.metrics.BundleReloads.Inc()
-			h.metrics.setBundle(a.Value.Revision())
-		},
-		OnReject: func(string, error) { h.metrics.BundleFailures.Inc() },
+		// Activations and rejections are counted by the loader's own
+		// metrics (charter_bundle_activations_total, _rejections_total).
+		OnChange: func(a *source.Active[Decider]) { h.metrics.setBundle(a.Value.Revision()) },
 	}
 	if o.StateDir != "" {
 		cfg.State = &source.State{Dir: o.StateDir}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	admissionv1 "k8s.io/api/admission/v1"
 )
@@ -29,13 +30,37 @@ func copyFile(t testing.TB, src, dst string) {
 	}
 }
 
+// rejections is the loader's charter_bundle_rejections_total for reason.
+func rejections(t *testing.T, reg *prometheus.Registry, reason string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "charter_bundle_rejections_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "reason" && l.GetValue() == reason {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	t.Fatalf("no charter_bundle_rejections_total{reason=%q}", reason)
+	return 0
+}
+
 func TestHolderReload(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "charter.yaml")
 	copyFile(t, "testdata/charter.yaml", path)
 	m := NewMetrics(nil)
-	h := NewHolder(path, HolderOptions{Metrics: m, Logger: quiet})
+	reg := prometheus.NewRegistry()
+	h := NewHolder(path, HolderOptions{Metrics: m, Registry: reg, Logger: quiet})
 	if h.Ready() || h.Current() != nil {
 		t.Fatal("ready before loading")
 	}
@@ -65,8 +90,8 @@ func TestHolderReload(t *testing.T) {
 		if got := h.Current().Revision(); got != first {
 			t.Fatalf("revision = %s, want the last good %s", got, first)
 		}
-		if got := testutil.ToFloat64(m.BundleFailures); got != 1 {
-			t.Errorf("charter_bundle_reload_failures_total = %v, want 1", got)
+		if got := rejections(t, reg, "invalid"); got != 1 {
+			t.Errorf(`charter_bundle_rejections_total{reason="invalid"} = %v, want 1`, got)
 		}
 		// The same broken file is not retried (and logged) on every poll.
 		if changed, err := h.Reload(ctx); err != nil || changed {

@@ -16,8 +16,6 @@ type Metrics struct {
 	EvalErrors        *prometheus.CounterVec // reason: error, timeout, no_bundle, panic
 	Panics            prometheus.Counter
 	BundleInfo        *prometheus.GaugeVec // revision
-	BundleReloads     prometheus.Counter
-	BundleFailures    prometheus.Counter
 	TLSReloads        prometheus.Counter
 	TLSReloadFailures prometheus.Counter
 	AuditErrors       prometheus.Counter
@@ -60,14 +58,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "charter_bundle_info",
 			Help: "The active bundle: 1 for its revision.",
 		}, []string{"revision"}),
-		BundleReloads: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "charter_bundle_reloads_total",
-			Help: "Bundles loaded, compiled and swapped in.",
-		}),
-		BundleFailures: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "charter_bundle_reload_failures_total",
-			Help: "Changed bundles rejected because they failed to load or compile; the last good bundle stays active.",
-		}),
 		TLSReloads: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "charter_tls_reloads_total",
 			Help: "Serving certificates reloaded from disk.",
@@ -91,7 +81,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.Requests, m.Latency, m.Rejected, m.EvalErrors, m.Panics, m.BundleInfo,
-			m.BundleReloads, m.BundleFailures, m.TLSReloads, m.TLSReloadFailures, m.AuditErrors, m.DecodeMemoryReserved)
+			m.TLSReloads, m.TLSReloadFailures, m.AuditErrors, m.DecodeMemoryReserved)
 	}
 	return m
 }

@@ -37,7 +37,7 @@ func TestServer(t *testing.T) {
 		`charter_admission_requests_total{decision="denied",kind="Pod",operation="CREATE"} 1`,
 		`charter_admission_duration_seconds_bucket{decision="denied",le="0.0001"}`,
 		`charter_bundle_info{revision="` + w.s.Holder().Current().Revision() + `"} 1`,
-		"charter_evaluation_errors_total", "charter_bundle_reload_failures_total", "charter_tls_reloads_total",
+		"charter_evaluation_errors_total", "charter_bundle_activations_total 1", `charter_bundle_rejections_total{reason="invalid"} 0`, "charter_tls_reloads_total",
 		"process_resident_memory_bytes",
 	} {
 		if !strings.Contains(metrics, m) {

@@ -2,7 +2,9 @@ package source
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -81,7 +83,7 @@ func (l *Local) Fetch(ctx context.Context, since string) (*Fetched, error) {
 		}
 		files, _, err := bundles.ReadFiles(p)
 		if err != nil {
-			return nil, &FetchError{fp, err}
+			return nil, &FetchError{fp, invalidIfRead(err)}
 		}
 		return &Fetched{Files: files, Fingerprint: fp}, nil
 	}
@@ -91,7 +93,7 @@ func (l *Local) Fetch(ctx context.Context, since string) (*Fetched, error) {
 	}
 	b, c, err := bundles.FromCharters(l.Paths)
 	if err != nil {
-		return nil, &FetchError{fp, err}
+		return nil, &FetchError{fp, invalidIfRead(err)}
 	}
 	l.mu.Lock()
 	l.included = charterFiles(c)
@@ -162,4 +164,14 @@ func charterFiles(c *charter.Charter) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// invalidIfRead marks err as an invalid bundle or charter (ReasonInvalid)
+// unless a file could not be read at all, which stays a failed fetch.
+func invalidIfRead(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return err
+	}
+	return &Rejection{ReasonInvalid, err}
 }

@@ -157,7 +157,13 @@ func (r *Reloader[T]) checkLocked(ctx context.Context, since string) (bool, erro
 		if fe := (*FetchError)(nil); errors.As(err, &fe) {
 			r.seen = fe.Fingerprint
 		}
-		return false, r.reject(&Rejection{ReasonFetch, fmt.Errorf("load %s: %w", src, err)})
+		// A source that read the files but found them no bundle or charter
+		// says so (ReasonInvalid); anything else is a failed fetch.
+		reason := ReasonOf(err)
+		if reason == "" {
+			reason = ReasonFetch
+		}
+		return false, r.reject(&Rejection{reason, fmt.Errorf("load %s: %w", src, err)})
 	}
 	r.seen = f.Fingerprint
 	return r.accept(ctx, f, src.String())

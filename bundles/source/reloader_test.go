@@ -65,7 +65,7 @@ func TestReloaderKeepsTheGoodBundle(t *testing.T) {
 			if err := os.WriteFile(p, []byte("hello"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-		}, ReasonFetch, "not a gzip archive"},
+		}, ReasonInvalid, "not a gzip archive"},
 		{"gone", func() {
 			if err := os.Remove(p); err != nil {
 				t.Fatal(err)
