@@ -14,14 +14,16 @@ type Violation struct {
 	Action   string `json:"action"`
 	Severity string `json:"severity"`
 	Message  string `json:"message"`
-	Path     string `json:"-"`
+	Path     string `json:"path,omitempty"`   // the field, as the engine names it
+	Line     int    `json:"line,omitempty"`   // the field's line in File (0: unknown)
+	Column   int    `json:"column,omitempty"` // and its column
 }
 
 // Result is the decision on one object.
 type Result struct {
 	File       string      `json:"file"`
 	Index      int         `json:"index"`
-	Line       int         `json:"-"` // first line of the document, when known
+	Line       int         `json:"line,omitempty"` // first line of the object, when known
 	APIVersion string      `json:"-"`
 	Kind       string      `json:"kind"`
 	Namespace  string      `json:"namespace"`

@@ -53,7 +53,8 @@ func TestJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(write(t, "json")), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if len(doc.Results) != 2 || len(doc.Results[1]["violations"].([]any)) != 0 || doc.Results[0]["line"] != nil {
+	v0 := doc.Results[0]["violations"].([]any)[0].(map[string]any)
+	if len(doc.Results) != 2 || len(doc.Results[1]["violations"].([]any)) != 0 || doc.Results[0]["line"] != 1.0 || v0["path"] != "spec.containers[0].securityContext.privileged" {
 		t.Errorf("json = %+v", doc)
 	}
 }

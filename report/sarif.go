@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
+	"path/filepath"
 	"sort"
+	"strings"
 )
 
 // SARIF writes SARIF 2.1.0, for code-scanning dashboards: one rule per
@@ -72,7 +75,8 @@ type sarifArtifact struct {
 }
 
 type sarifRegion struct {
-	StartLine int `json:"startLine"`
+	StartLine   int `json:"startLine"`
+	StartColumn int `json:"startColumn,omitempty"`
 }
 
 type sarifLogical struct {
@@ -106,12 +110,14 @@ func (SARIF) Write(w io.Writer, p Policy, results []Result) error {
 		run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, r)
 	}
 	for _, res := range results {
-		loc := sarifLocation{Physical: sarifPhysical{Artifact: sarifArtifact{URI: res.File}}}
-		if res.Line > 0 {
-			loc.Physical.Region = &sarifRegion{StartLine: res.Line}
-		}
 		for _, v := range res.Violations {
-			l := loc
+			l := sarifLocation{Physical: sarifPhysical{Artifact: sarifArtifact{URI: fileURI(res.File)}}}
+			switch {
+			case v.Line > 0:
+				l.Physical.Region = &sarifRegion{StartLine: v.Line, StartColumn: v.Column}
+			case res.Line > 0:
+				l.Physical.Region = &sarifRegion{StartLine: res.Line}
+			}
 			name := objectName(res)
 			if v.Path != "" {
 				name += "." + v.Path
@@ -124,6 +130,16 @@ func (SARIF) Write(w io.Writer, p Policy, results []Result) error {
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(sarifLog{Schema: "https://json.schemastore.org/sarif-2.1.0.json", Version: "2.1.0", Runs: []sarifRun{run}})
+}
+
+// fileURI is a file name as a relative (or absolute-path) URI reference:
+// each segment escaped, so a space or "<stdin>" stays a valid reference.
+func fileURI(name string) string {
+	segs := strings.Split(filepath.ToSlash(name), "/")
+	for i, s := range segs {
+		segs[i] = strings.ReplaceAll(url.PathEscape(s), ":", "%3A") // a colon would read as a scheme
+	}
+	return strings.Join(segs, "/")
 }
 
 // objectName is kind/namespace/name, or kind/name for cluster-scoped objects.

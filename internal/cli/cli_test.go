@@ -101,7 +101,7 @@ func TestEvalJSONShape(t *testing.T) {
 	if len(results) != 2 {
 		t.Fatalf("results = %d", len(results))
 	}
-	wantKeys := "allowed,file,index,kind,name,namespace,violations"
+	wantKeys := "allowed,file,index,kind,line,name,namespace,violations"
 	if got := keys(results[0]); got != wantKeys {
 		t.Errorf("result keys = %s, want %s", got, wantKeys)
 	}
@@ -109,7 +109,7 @@ func TestEvalJSONShape(t *testing.T) {
 		t.Errorf("results = %v", results)
 	}
 	v := results[0]["violations"].([]any)[0].(map[string]any)
-	if got := keys(v); got != "action,article,message,severity" {
+	if got := keys(v); got != "action,article,column,line,message,path,severity" {
 		t.Errorf("violation keys = %s", got)
 	}
 	if v["article"] != "AD-001" || v["action"] != "deny" {

@@ -131,8 +131,15 @@ func decideOne(ctx context.Context, e *engine.Engine, d manifest.Doc) (report.Re
 		return report.Result{}, err
 	}
 	r := report.Result{File: d.File, Index: d.Index, Line: d.Line, APIVersion: d.APIVersion(), Kind: d.Kind(), Namespace: d.Namespace(), Name: d.Name(), Allowed: dec.Allowed}
+	var fields *manifest.Fields
 	for _, f := range dec.All() {
-		r.Violations = append(r.Violations, report.Violation{Article: f.Article, Action: f.Action, Severity: f.Severity, Message: f.Message, Path: f.Path})
+		v := report.Violation{Article: f.Article, Action: f.Action, Severity: f.Severity, Message: f.Message, Path: f.Path}
+		if fields == nil {
+			fl := d.Fields() // parsed once, only for objects with findings
+			fields = &fl
+		}
+		v.Line, v.Column = fields.Pos(f.Path)
+		r.Violations = append(r.Violations, v)
 	}
 	return r, nil
 }

@@ -65,7 +65,7 @@ func Parse(file string, data []byte) ([]Doc, charter.ErrorList) {
 				errs.Add(spot.pos(file, o.path), "%v", err)
 				continue
 			}
-			docs = append(docs, Doc{File: file, Index: len(docs), Line: spot.lineOf(o.path), Object: m})
+			docs = append(docs, Doc{File: file, Index: len(docs), Line: spot.lineOf(o.path), Object: m, at: spot, items: o.path})
 		}
 	}
 }

@@ -22,6 +22,7 @@ import (
 type spot struct {
 	text []byte
 	line int
+	col  int // 1-based byte column of text[0] (0: 1)
 }
 
 type spots []spot
@@ -66,7 +67,7 @@ func locate(data []byte) spots {
 		end = int(dec.InputOffset())
 		start += len(data[start:end]) - len(bytes.TrimLeftFunc(data[start:end], unicode.IsSpace))
 		if t := bytes.TrimSpace(raw); len(t) > 0 && !bytes.Equal(t, []byte("null")) {
-			out = append(out, spot{text: data[start:end], line: lineAt(data, start)})
+			out = append(out, spot{text: data[start:end], line: lineAt(data, start), col: start - bytes.LastIndexByte(data[:start], '\n')})
 		}
 	}
 }
@@ -181,7 +182,7 @@ func (s spot) lineOf(path []int) int {
 }
 
 func mappingValue(n *yaml.Node, key string) *yaml.Node {
-	if n.Kind != yaml.MappingNode {
+	if n == nil || n.Kind != yaml.MappingNode {
 		return nil
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {

@@ -21,6 +21,9 @@ type Doc struct {
 	Index  int // object index within the file, from 0, in the order kubectl sends them
 	Line   int // line the object starts on (0: unknown)
 	Object map[string]any
+
+	at    spot  // the document's text, for FieldPos
+	items []int // the list items path to the object within it
 }
 
 // Kind, Namespace and Name read the object's identity for reports.

@@ -1,0 +1,3 @@
+# charter audit scan, report renderers and charter diff.
+fuzz::
+	$(GO) test ./internal/manifest $(FUZZFLAGS) -fuzz '^FuzzFieldPos$$'
