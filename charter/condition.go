@@ -14,11 +14,15 @@ import (
 var Operators = []string{
 	"equals", "notEquals", "in", "notIn", "exists", "absent", "matches", "notMatches",
 	"glob", "notGlob", "prefix", "notPrefix", "suffix", "notSuffix", "contains", "notContains",
-	"lt", "lte", "gt", "gte",
+	"lt", "lte", "gt", "gte", "changed", "removed", "added",
 }
 
+// updateOperators compare the object with the request's oldObject at the
+// same path; they hold only when the request has an oldObject (UPDATE).
+var updateOperators = map[string]bool{"changed": true, "removed": true, "added": true}
+
 // reservedRoots are the path roots every article has; foreach adds its name.
-var reservedRoots = map[string]bool{"object": true, "pod": true, "request": true}
+var reservedRoots = map[string]bool{"object": true, "pod": true, "request": true, "oldObject": true}
 
 func (d *decoder) condition(n *yaml.Node) *Condition {
 	c := &Condition{Pos: d.pos(n)}
@@ -74,18 +78,32 @@ func (d *decoder) condition(n *yaml.Node) *Condition {
 			leaf.HasValue = true
 			leaf.ValuePos = d.pos(v)
 		},
+		"valuesFrom": func(v *yaml.Node) {
+			p, err := ParsePath(d.str(v, "valuesFrom"))
+			if err != nil {
+				d.fail(v, err)
+				return
+			}
+			p.Pos = d.pos(v)
+			leaf.ValuesFrom = p
+			leaf.ValuePos = d.pos(v)
+		},
 	})
 	if !has["path"] {
-		if has["op"] || has["value"] {
-			d.errorf(n, "op and value belong to a leaf with a path")
+		if has["op"] || has["value"] || has["valuesFrom"] {
+			d.errorf(n, "op, value and valuesFrom belong to a leaf with a path")
 		}
+		return c
+	}
+	if has["value"] && has["valuesFrom"] {
+		d.errorf(n, "value and valuesFrom are exclusive; use one")
 		return c
 	}
 	if !has["op"] {
 		d.errorf(n, "condition on %s is missing required field \"op\"", leaf.Path)
 		return c
 	}
-	if leaf.Op != "" {
+	if leaf.Op != "" && (leaf.ValuesFrom != nil || !has["valuesFrom"]) {
 		if err := checkOperand(leaf); err != nil {
 			at := n
 			if opNode != nil {
@@ -102,6 +120,21 @@ func (d *decoder) condition(n *yaml.Node) *Condition {
 
 // checkOperand validates a leaf's value against its operator.
 func checkOperand(l *Leaf) error {
+	if l.ValuesFrom != nil {
+		if l.Op != "in" && l.Op != "notIn" {
+			return fmt.Errorf("valuesFrom goes with operator in or notIn, not %s", l.Op)
+		}
+		return nil
+	}
+	if updateOperators[l.Op] {
+		if l.HasValue {
+			return fmt.Errorf("operator %s takes no value (it compares the object with the request's oldObject)", l.Op)
+		}
+		if l.Path != nil && l.Path.Root != "object" {
+			return fmt.Errorf("operator %s compares object with oldObject: its path must start at object, not %s", l.Op, l.Path.Root)
+		}
+		return nil
+	}
 	switch l.Op {
 	case "exists", "absent":
 		if l.HasValue {
@@ -182,11 +215,11 @@ func OperandNanos(v any) (*big.Int, error) {
 
 // checkRoots reports paths and message placeholders whose root is unknown.
 func (d *decoder) checkRoots(a *Article) {
-	roots := map[string]bool{"object": true, "pod": true, "request": true}
+	roots := map[string]bool{"object": true, "pod": true, "request": true, "oldObject": true}
 	if a.Foreach != nil {
 		roots[a.Foreach.As] = true
 		if a.Foreach.Path != nil {
-			d.checkRoot(a.Foreach.Path, map[string]bool{"object": true, "pod": true}, a.Foreach.Pos)
+			d.checkRoot(a.Foreach.Path, map[string]bool{"object": true, "pod": true, "oldObject": true}, a.Foreach.Pos)
 		}
 	}
 	var walk func(c *Condition)
@@ -203,6 +236,9 @@ func (d *decoder) checkRoots(a *Article) {
 		walk(c.Not)
 		if c.Leaf != nil {
 			d.checkRoot(c.Leaf.Path, roots, c.Leaf.Path.Pos)
+			if c.Leaf.ValuesFrom != nil {
+				d.checkRoot(c.Leaf.ValuesFrom, roots, c.Leaf.ValuesFrom.Pos)
+			}
 		}
 	}
 	walk(a.Violation)

@@ -208,13 +208,15 @@ type Condition struct {
 	Index int // position in a depth-first walk, assigned by the compiler's numbering
 }
 
-// Leaf is path-op-value.
+// Leaf is path-op-value. With ValuesFrom (in and notIn only) the operand is
+// every value another path reaches: a join of two lists of one object by key.
 type Leaf struct {
-	Path     *Path
-	Op       string
-	Value    any
-	HasValue bool
-	ValuePos Pos
+	Path       *Path
+	Op         string
+	Value      any
+	HasValue   bool
+	ValuesFrom *Path
+	ValuePos   Pos
 }
 
 // Test is an inline test of an article.

@@ -48,7 +48,7 @@ func (g *articleGen) id() int {
 func (g *articleGen) usesOf(c *charter.Condition) args {
 	var a args
 	if c.Leaf != nil {
-		return g.r.uses(c.Leaf.Path)
+		return g.r.leafUses(c.Leaf)
 	}
 	for _, s := range c.Any {
 		a = a.or(g.usesOf(s))
@@ -87,19 +87,23 @@ func (g *articleGen) witnessUses(c *charter.Condition) args {
 // leafWitnessUses: an absent leaf's witness is a path, constant for the
 // object and request roots.
 func (g *articleGen) leafWitnessUses(l *charter.Leaf) args {
-	if l.Op == "absent" && (l.Path.Root == "object" || l.Path.Root == "request") {
+	if constWitness(l) && (l.Path.Root == "object" || l.Path.Root == "request" || l.Path.Root == "oldObject") {
 		return args{}
 	}
-	return g.r.uses(l.Path)
+	return g.r.leafUses(l)
 }
+
+// constWitness: the leaf's witness is its path without a value (absent,
+// changed), so a branch must test that the leaf holds before using it.
+func constWitness(l *charter.Leaf) bool { return l.Op == "absent" || l.Op == "changed" }
 
 // inline returns the body of a leaf to write in place of a call to it, or
 // nil when c is not such a leaf. Fewer calls make evaluation faster.
 func (g *articleGen) inline(c *charter.Condition, prefix string) []string {
-	if c.Leaf == nil || c.Leaf.Op == "absent" {
+	if c.Leaf == nil || constWitness(c.Leaf) {
 		return nil
 	}
-	return g.r.resolve(c.Leaf.Path, prefix, false).body(c.Leaf)
+	return g.r.body(g.r.leafResolve(c.Leaf, prefix, false), c.Leaf, prefix)
 }
 
 // condition writes cN (holds) and wN (witness set) for c and returns N.
@@ -179,7 +183,7 @@ func (g *articleGen) witnessChain(n int, _ args, subs []int, kids []*charter.Con
 			first = false
 		}
 		f.line(0, "%s", head)
-		if by == "c" && (kids[i].Leaf == nil || kids[i].Leaf.Op == "absent") {
+		if by == "c" && (kids[i].Leaf == nil || constWitness(kids[i].Leaf)) {
 			// A branch that does not hold may still have a witness: a leaf
 			// under it that holds, or an absent leaf's constant path.
 			f.line(1, "%s", g.callC(s, g.usesOf(kids[i]), wuse))
@@ -200,7 +204,8 @@ func (g *articleGen) witnessChain(n int, _ args, subs []int, kids []*charter.Con
 func (g *articleGen) leaf(n int, l *charter.Leaf, use args) {
 	f := &g.funcs
 	p := use.params()
-	if l.Op == "absent" {
+	switch l.Op {
+	case "absent":
 		res := g.r.resolve(l.Path, "", false)
 		f.line(0, "x%d(%s) if {", n, p)
 		for _, s := range res.present() {
@@ -213,11 +218,21 @@ func (g *articleGen) leaf(n int, l *charter.Leaf, use args) {
 		f.line(0, "w%d(%s) := {{\"path\": %s, \"value\": null}}", n, g.leafWitnessUses(l).params(), g.r.staticPath(l.Path))
 		f.blank()
 		return
+	case "changed":
+		f.line(0, "c%d(%s) if {", n, p)
+		for _, s := range g.r.changed(l, "") {
+			f.line(1, "%s", s)
+		}
+		f.line(0, "}")
+		f.blank()
+		f.line(0, "w%d(%s) := {{\"path\": %s, \"value\": null}}", n, g.leafWitnessUses(l).params(), g.r.staticPath(l.Path))
+		f.blank()
+		return
 	}
-	res := g.r.resolve(l.Path, "", false)
+	res := g.r.leafResolve(l, "", false)
 	var c writer
 	c.line(0, "c%d(%s) if {", n, p)
-	for _, s := range res.body(l) {
+	for _, s := range g.r.body(res, l, "") {
 		c.line(1, "%s", s)
 	}
 	c.line(0, "}")
@@ -226,9 +241,9 @@ func (g *articleGen) leaf(n int, l *charter.Leaf, use args) {
 		g.leafC = map[int]string{}
 	}
 	g.leafC[n] = c.b.String()
-	res = g.r.resolve(l.Path, "", true)
+	res = g.r.leafResolve(l, "", true)
 	f.line(0, "w%d(%s) := {{\"path\": %s, \"value\": %s} |", n, p, res.path, res.value)
-	for _, s := range res.body(l) {
+	for _, s := range g.r.body(res, l, "") {
 		f.line(1, "%s", s)
 	}
 	f.line(0, "}")

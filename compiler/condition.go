@@ -63,7 +63,7 @@ func (r roots) arg(root string) (int, bool) {
 		return argObj, true
 	case "pod":
 		return argPod, true
-	case "request":
+	case "request", "oldObject":
 		return -1, true
 	}
 	if root == r.foreach && root != "" {
@@ -81,6 +81,8 @@ func (r roots) base(root string) (value, path string) {
 		return "pod.value", "pod.path"
 	case "request":
 		return "lib.request", `"request"`
+	case "oldObject":
+		return "lib.old_object", `"oldObject"`
 	}
 	return "el.value", "el.path"
 }
@@ -91,6 +93,45 @@ func (r roots) uses(p *charter.Path) args {
 		a[i] = true
 	}
 	return a
+}
+
+// leafUses is the arguments a leaf reads: its path, its valuesFrom path,
+// and, for the update operators, the object (compared with oldObject).
+func (r roots) leafUses(l *charter.Leaf) args {
+	a := r.uses(l.Path)
+	if l.ValuesFrom != nil {
+		a = a.or(r.uses(l.ValuesFrom))
+	}
+	return a
+}
+
+// withRoot is p read from another root (object.x as oldObject.x).
+func withRoot(p *charter.Path, root string) *charter.Path {
+	out := *p
+	out.Root = root
+	out.Raw = ""
+	return &out
+}
+
+// leafResolve walks the values a leaf tests: for removed, the old object's
+// values at the path (each one missing from the new object is a witness).
+func (r roots) leafResolve(l *charter.Leaf, prefix string, keys bool) resolved {
+	if l.Op == "removed" {
+		return r.resolve(withRoot(l.Path, "oldObject"), prefix, keys)
+	}
+	return r.resolve(l.Path, prefix, keys)
+}
+
+// valueSet renders the set of every value p reaches (nulls included), for a
+// test inside a body whose variables start with prefix. A comprehension, so
+// that a path reaching nothing is the empty set, not undefined.
+func (r roots) valueSet(p *charter.Path, prefix string) string {
+	res := r.resolve(p, prefix+"j", false)
+	lines := res.lines
+	if len(lines) == 0 {
+		lines = []string{"true"}
+	}
+	return fmt.Sprintf("{%s | %s}", res.value, strings.Join(lines, "; "))
 }
 
 // resolved is the Rego that walks a path to each of its values.
@@ -170,12 +211,31 @@ func (r roots) resolve(p *charter.Path, prefix string, keys bool) resolved {
 // body is the leaf's test over the resolved values. A null value counts as
 // absent: the null check is written only where the operator alone would
 // accept a null (string and number operators reject it by themselves).
-func (res resolved) body(l *charter.Leaf) []string {
+func (r roots) body(res resolved, l *charter.Leaf, prefix string) []string {
 	out := append([]string(nil), res.lines...)
 	if nullMatters(l) {
 		out = append(out, res.nullCheck)
 	}
+	switch {
+	case l.ValuesFrom != nil && l.Op == "in":
+		return append(out, fmt.Sprintf("%s in %s", res.value, r.valueSet(l.ValuesFrom, prefix)))
+	case l.ValuesFrom != nil:
+		return append(out, fmt.Sprintf("not %s in %s", res.value, r.valueSet(l.ValuesFrom, prefix)))
+	case l.Op == "removed":
+		return append(out, fmt.Sprintf("not %s in %s", res.value, r.valueSet(l.Path, prefix)))
+	case l.Op == "added":
+		return append(out, "is_object(lib.old_object)", fmt.Sprintf("not %s in %s", res.value, r.valueSet(withRoot(l.Path, "oldObject"), prefix)))
+	}
 	return append(out, test(l, res.value)...)
+}
+
+// changed is the body of a changed leaf: the request has an oldObject, and
+// the path reaches other values in it than in the object.
+func (r roots) changed(l *charter.Leaf, prefix string) []string {
+	return []string{
+		"is_object(lib.old_object)",
+		fmt.Sprintf("%s != %s", r.valueSet(l.Path, prefix+"n"), r.valueSet(withRoot(l.Path, "oldObject"), prefix+"o")),
+	}
 }
 
 // present is the Rego of "the path has a non-null value".
@@ -184,8 +244,11 @@ func (res resolved) present() []string {
 }
 
 func nullMatters(l *charter.Leaf) bool {
+	if l.ValuesFrom != nil {
+		return true
+	}
 	switch l.Op {
-	case "exists", "notEquals", "notIn":
+	case "exists", "notEquals", "notIn", "removed", "added":
 		return true
 	case "equals":
 		return l.Value == nil

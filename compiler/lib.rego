@@ -24,6 +24,13 @@ resource := input.request.oldObject if {
 
 resource := input if not is_review
 
+# The object before the change, which UPDATE (and DELETE) requests carry:
+# the oldObject root and the changed, removed and added operators read it.
+old_object := input.request.oldObject if {
+	is_review
+	is_object(input.request.oldObject)
+}
+
 # A raw manifest is decided as if it were being created.
 request := input.request if is_review
 

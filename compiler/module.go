@@ -139,7 +139,7 @@ func (g *articleGen) readsPod() bool {
 		if c == nil {
 			return
 		}
-		if c.Leaf != nil && c.Leaf.Path.Root == "pod" {
+		if c.Leaf != nil && (c.Leaf.Path.Root == "pod" || c.Leaf.ValuesFrom != nil && c.Leaf.ValuesFrom.Root == "pod") {
 			found = true
 		}
 		for _, s := range append(append([]*charter.Condition{}, c.Any...), c.All...) {

@@ -125,8 +125,11 @@ func (r roots) programCondition(c *charter.Condition) *programv1.Condition {
 	switch {
 	case c.Leaf != nil:
 		l := &programv1.Leaf{Path: *r.programPath(c.Leaf.Path), Op: programv1.Operator(c.Leaf.Op), Value: c.Leaf.Value}
+		if c.Leaf.ValuesFrom != nil {
+			l.ValuesFrom = r.programPath(c.Leaf.ValuesFrom)
+		}
 		switch l.Op {
-		case programv1.OpAbsent:
+		case programv1.OpAbsent, programv1.OpChanged:
 			l.Static = staticRest(c.Leaf.Path)
 		case programv1.OpLt, programv1.OpLte, programv1.OpGt, programv1.OpGte:
 			l.Number = number(c.Leaf.Value)

@@ -39,6 +39,14 @@ type nCond struct {
 	leaf     *programv1.Leaf
 	operand  *ast.Term // equals, notEquals, in, notIn, string operators
 	nanos    *big.Int  // lt, lte, gt, gte: the operand, as lib.nanos reads values
+	// over is the path whose values the leaf tests (for removed, the path in
+	// oldObject); from, for joins and the update operators, the path whose
+	// values are the operand set; notIn negates membership in it; needOld
+	// asks for an oldObject (added).
+	over    *programv1.Path
+	from    *programv1.Path
+	notIn   bool
+	needOld bool
 }
 
 var builtin = struct {
@@ -97,6 +105,23 @@ func convertCondition(c *programv1.Condition) (*nCond, error) {
 	switch {
 	case c.Leaf != nil:
 		out.leaf = c.Leaf
+		out.over = &c.Leaf.Path
+		oldPath := c.Leaf.Path
+		oldPath.Root = programv1.RootOldObject
+		switch {
+		case c.Leaf.ValuesFrom != nil:
+			out.from, out.notIn = c.Leaf.ValuesFrom, c.Leaf.Op == programv1.OpNotIn
+			return out, nil
+		case c.Leaf.Op == programv1.OpRemoved:
+			out.over, out.from, out.notIn = &oldPath, &c.Leaf.Path, true
+			return out, nil
+		case c.Leaf.Op == programv1.OpAdded:
+			out.from, out.notIn, out.needOld = &oldPath, true, true
+			return out, nil
+		case c.Leaf.Op == programv1.OpChanged:
+			out.from = &oldPath
+			return out, nil
+		}
 		switch c.Leaf.Op {
 		case "lt", "lte", "gt", "gte":
 			n, err := charter.Nanos(c.Leaf.Number)
@@ -118,7 +143,7 @@ func convertCondition(c *programv1.Condition) (*nCond, error) {
 				terms = append(terms, ast.NewTerm(t))
 			}
 			out.operand = ast.NewTerm(ast.NewSet(terms...))
-		case "exists", "absent":
+		case "exists", "absent", "changed", "removed", "added":
 		default:
 			v, err := ast.InterfaceToValue(c.Leaf.Value)
 			if err != nil {

@@ -19,10 +19,19 @@ func (c *nCond) holds(s scope) bool {
 			return !found
 		})
 		return !found
+	case c.leaf != nil && c.leaf.Op == "changed":
+		if s.e.old == nil {
+			return false
+		}
+		return s.valueSet(&c.leaf.Path).Compare(s.valueSet(c.from)) != 0
 	case c.leaf != nil:
+		if c.needOld && s.e.old == nil {
+			return false
+		}
+		test := c.tester(s)
 		found := false
-		s.resolve(&c.leaf.Path, func(_ string, v ast.Value) bool {
-			found = c.test(v)
+		s.resolve(c.over, func(_ string, v ast.Value) bool {
+			found = test(v)
 			return !found
 		})
 		return found
@@ -47,6 +56,18 @@ func (c *nCond) holds(s scope) bool {
 func isNull(v ast.Value) bool {
 	_, ok := v.(ast.Null)
 	return ok
+}
+
+// tester is the leaf's test in s: for a join or an update operator,
+// membership in the values of its from path, else test.
+func (c *nCond) tester(s scope) func(ast.Value) bool {
+	if c.from == nil {
+		return c.test
+	}
+	set := ast.NewTerm(s.valueSet(c.from))
+	return func(v ast.Value) bool {
+		return !isNull(v) && holds(builtin.member, ast.NewTerm(v), set) != c.notIn
+	}
 }
 
 // test is the leaf's operator on one value. A null value never satisfies an
@@ -134,8 +155,11 @@ type witness []elem
 
 func (c *nCond) witness(s scope) witness {
 	switch {
-	case c.leaf != nil && c.leaf.Op == "absent":
+	case c.leaf != nil && (c.leaf.Op == "absent" || c.leaf.Op == "changed"):
 		_, base, _ := s.root(c.leaf.Path.Root)
+		if c.leaf.Path.Root == programv1.RootOldObject {
+			base = "oldObject" // constant in the Rego, with or without an oldObject
+		}
 		rest := c.leaf.Static
 		path := base
 		switch {
@@ -147,9 +171,13 @@ func (c *nCond) witness(s scope) witness {
 		}
 		return witness{{path: path, value: ast.Null{}}}
 	case c.leaf != nil:
+		if c.needOld && s.e.old == nil {
+			return nil
+		}
+		test := c.tester(s)
 		var out witness
-		s.resolve(&c.leaf.Path, func(p string, v ast.Value) bool {
-			if c.test(v) {
+		s.resolve(c.over, func(p string, v ast.Value) bool {
+			if test(v) {
 				out = append(out, elem{path: p, value: v})
 			}
 			return true
@@ -162,7 +190,7 @@ func (c *nCond) witness(s scope) witness {
 		for _, k := range c.any {
 			switch {
 			case k.not != nil:
-			case k.leaf != nil && k.leaf.Op != "absent":
+			case k.leaf != nil && k.leaf.Op != "absent" && k.leaf.Op != "changed":
 				if w := k.witness(s); len(w) > 0 {
 					return w
 				}

@@ -11,6 +11,7 @@ import (
 // env is what compiler/lib.rego derives from one input.
 type env struct {
 	resource  ast.Value
+	old       ast.Value // lib.old_object: the request's oldObject when it is an object
 	request   ast.Value
 	operation ast.Value
 	namespace ast.Value // a string for any input that names one sensibly
@@ -68,6 +69,9 @@ func (n *native) env(input ast.Value) (*env, bool) {
 			e.resource = obj
 		} else if old := get(req, "oldObject"); old != nil {
 			e.resource = old
+		}
+		if old, ok := get(req, "oldObject").(ast.Object); ok {
+			e.old = old
 		}
 		e.namespace = ast.String("")
 		if ns := get(req, "namespace"); ns != nil {
@@ -271,8 +275,24 @@ func (s scope) root(name programv1.Root) (ast.Value, string, bool) {
 		return s.el.value, s.el.path, true
 	case programv1.RootRequest:
 		return s.e.request, "request", true
+	case programv1.RootOldObject:
+		if s.e.old == nil {
+			return nil, "", false
+		}
+		return s.e.old, "oldObject", true
 	}
 	return nil, "", false
+}
+
+// valueSet is every value p reaches, nulls included: the operand of a join
+// and of the update operators.
+func (s scope) valueSet(p *programv1.Path) ast.Set {
+	out := ast.NewSet()
+	s.resolve(p, func(_ string, v ast.Value) bool {
+		out.Add(ast.NewTerm(v))
+		return true
+	})
+	return out
 }
 
 // resolve walks a path to every value it reaches, with the path string the

@@ -215,6 +215,9 @@ func (g *charterGen) path(a *article, single bool) string {
 			root, sh = "pod", podShape
 		case r < 8:
 			root, sh = "object", objectShape
+			if g.chance(4) {
+				root = "oldObject"
+			}
 		default:
 			root, sh = "request", requestShape
 		}
@@ -238,7 +241,7 @@ func (g *charterGen) path(a *article, single bool) string {
 
 var ops = []string{"equals", "notEquals", "in", "notIn", "exists", "absent", "matches", "notMatches",
 	"glob", "notGlob", "prefix", "notPrefix", "suffix", "notSuffix", "contains", "notContains",
-	"lt", "lte", "gt", "gte"}
+	"lt", "lte", "gt", "gte", "changed", "removed", "added"}
 
 func (g *charterGen) condition(indent int, a *article, depth int) {
 	form := g.r.IntN(6)
@@ -276,14 +279,23 @@ func (g *charterGen) leaf(indent int, a *article) {
 	case "exists", "absent":
 		g.line(indent, "{path: %s, op: %s}", q(path), op)
 		return
-	case "equals", "notEquals":
-		value = g.operand(pool)
+	case "changed", "removed", "added":
+		// The update operators read a path from object in both objects.
+		g.line(indent, "{path: %s, op: %s}", q("object"+pick(g.r, objectShape)+pick(g.r, []string{"", "", "[*]"})), op)
+		return
 	case "in", "notIn":
+		if g.chance(3) {
+			// A join: the operand is every value another path reaches.
+			g.line(indent, "{path: %s, op: %s, valuesFrom: %s}", q(path), op, q(g.path(a, false)))
+			return
+		}
 		items := make([]string, 1+g.r.IntN(3))
 		for i := range items {
 			items[i] = g.operand(pool)
 		}
 		value = "[" + strings.Join(items, ", ") + "]"
+	case "equals", "notEquals":
+		value = g.operand(pool)
 	case "matches", "notMatches":
 		value = q(pick(g.r, regexes))
 		if s, ok := g.poolString(pool); ok {

@@ -48,8 +48,15 @@ func (g *objectGen) review(obj map[string]any) map[string]any {
 	case "UPDATE":
 		req["object"] = obj
 		old := DeepCopy(obj).(map[string]any)
+		if g.chance(3) {
+			// Another object of the kind: lists and maps differ element-wise.
+			old = g.object([]string{fmtKind(obj["kind"])})
+		}
 		g.mutate(old, 1+g.r.IntN(2))
 		req["oldObject"] = old
+		if g.chance(10) {
+			req["oldObject"] = pick(g.r, []any{nil, "x", []any{}})
+		}
 	default:
 		req["object"] = obj
 	}
@@ -346,4 +353,12 @@ func DeepCopy(v any) any {
 		return l
 	}
 	return v
+}
+
+// fmtKind is a kind name for object, "*" when the object has none.
+func fmtKind(k any) string {
+	if s, ok := k.(string); ok {
+		return s
+	}
+	return "*"
 }

@@ -128,7 +128,20 @@ func (c *Condition) validate() error {
 		if !slices.Contains(Operators, l.Op) {
 			return fmt.Errorf("unknown operator %q", l.Op)
 		}
+		if l.ValuesFrom != nil {
+			if l.Op != OpIn && l.Op != OpNotIn {
+				return fmt.Errorf("operator %s with valuesFrom (only in and notIn take it)", l.Op)
+			}
+			if err := l.ValuesFrom.validate(false); err != nil {
+				return fmt.Errorf("valuesFrom: %w", err)
+			}
+			return l.Path.validate(false)
+		}
 		switch l.Op {
+		case OpChanged, OpRemoved, OpAdded:
+			if l.Path.Root != RootObject {
+				return fmt.Errorf("operator %s on a path from %s (it compares object with oldObject)", l.Op, l.Path.Root)
+			}
 		case OpLt, OpLte, OpGt, OpGte:
 			if _, err := json.Number(l.Number).Float64(); err != nil {
 				return fmt.Errorf("operator %s: operand %q is not a number", l.Op, l.Number)
@@ -151,7 +164,7 @@ func (c *Condition) validate() error {
 // validate checks a path's root and steps; a message placeholder (single)
 // reaches one value, so it has no wildcards.
 func (p *Path) validate(single bool) error {
-	if !slices.Contains([]Root{RootObject, RootPod, RootElement, RootRequest}, p.Root) {
+	if !slices.Contains([]Root{RootObject, RootPod, RootElement, RootRequest, RootOldObject}, p.Root) {
 		return fmt.Errorf("unknown path root %q", p.Root)
 	}
 	for _, s := range p.Steps {

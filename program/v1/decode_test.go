@@ -45,6 +45,9 @@ func TestDecodeRefuses(t *testing.T) {
 		{"a string operator without a string", `"op": "equals", "value": 1.50`, `"op": "prefix", "value": 1`, "operator prefix without a string operand"},
 		{"an unknown selector operator", `"operations"`, `"labelSelector": {"matchExpressions": [{"key": "k", "operator": "Gt"}]}, "operations"`, `unknown label selector operator "Gt"`},
 		{"foreach path without a path", `"foreach": "containers"`, `"foreach": "path"`, "foreach path without a path"},
+		{"valuesFrom on equals", `"op": "equals", "value": 1.50`, `"op": "equals", "valuesFrom": {"root": "object"}`, "operator equals with valuesFrom"},
+		{"valuesFrom with an unknown root", `"op": "equals", "value": 1.50`, `"op": "in", "valuesFrom": {"root": "old"}`, `valuesFrom: unknown path root "old"`},
+		{"changed on the pod", `"op": "equals", "value": 1.50`, `"op": "changed"`, "operator changed on a path from element"},
 		{"not JSON", good, `{"version": 1,`, "decode program"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

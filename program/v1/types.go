@@ -113,9 +113,12 @@ type Leaf struct {
 	// Number is the operand of lt, lte, gt and gte as decimal text, quantities
 	// already converted, exactly as the Rego compares it.
 	Number string `json:"number,omitempty"`
-	// Static is, for absent, the path up to its first wildcard as the witness
-	// prints it.
+	// Static is, for absent and changed, the path up to its first wildcard as
+	// the witness prints it.
 	Static string `json:"static,omitempty"`
+	// ValuesFrom is, for in and notIn, the path whose values are the operand
+	// (a join of two lists by key) instead of Value.
+	ValuesFrom *Path `json:"valuesFrom,omitempty"`
 }
 
 // Operator is a leaf's operator.
@@ -143,13 +146,19 @@ const (
 	OpLte         Operator = "lte"
 	OpGt          Operator = "gt"
 	OpGte         Operator = "gte"
+	// The update operators compare the object with the request's oldObject
+	// at the same path (rooted at object); they hold only when the request
+	// has an oldObject.
+	OpChanged Operator = "changed" // the path reaches other values than in oldObject
+	OpRemoved Operator = "removed" // some value in oldObject is not in the object
+	OpAdded   Operator = "added"   // some value in the object is not in oldObject
 )
 
 // Operators lists every operator of version 1.
 var Operators = []Operator{
 	OpEquals, OpNotEquals, OpIn, OpNotIn, OpExists, OpAbsent, OpMatches, OpNotMatches,
 	OpGlob, OpNotGlob, OpPrefix, OpNotPrefix, OpSuffix, OpNotSuffix, OpContains, OpNotContains,
-	OpLt, OpLte, OpGt, OpGte,
+	OpLt, OpLte, OpGt, OpGte, OpChanged, OpRemoved, OpAdded,
 }
 
 // Path is a path from a root.
@@ -167,6 +176,9 @@ const (
 	RootPod     Root = "pod"     // the pod being decided (the object or its template)
 	RootElement Root = "element" // the foreach element
 	RootRequest Root = "request" // the admission request
+	// RootOldObject is the request's oldObject (UPDATE, DELETE); a path from
+	// it reaches nothing when the request has none.
+	RootOldObject Root = "oldObject"
 )
 
 // Step is one step of a path. Text is how a field or index step prints in
