@@ -54,7 +54,7 @@ type Writer interface {
 }
 
 // Formats lists the output names New accepts.
-func Formats() []string { return []string{"text", "json", "sarif", "junit", "policyreport"} }
+func Formats() []string { return []string{"text", "json", "sarif", "junit", "policyreport", "html"} }
 
 // New returns the writer for a format name. color applies to text only.
 func New(format string, color bool) (Writer, error) {
@@ -69,6 +69,8 @@ func New(format string, color bool) (Writer, error) {
 		return JUnit{}, nil
 	case "policyreport":
 		return PolicyReport{}, nil
+	case "html":
+		return HTML{}, nil
 	}
 	return nil, fmt.Errorf("unknown output %q (use one of: %s)", format, strings.Join(Formats(), ", "))
 }
