@@ -102,4 +102,3 @@ func (HTML) Write(w io.Writer, p Policy, results []Result) error {
 	}
 	return pageTemplate.Execute(w, d)
 }
-
