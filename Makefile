@@ -4,11 +4,25 @@ GO ?= go
 BIN := $(CURDIR)/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all build demo test test-unit lint fuzz bench tools generate clean
+.PHONY: all build print-ldflags demo test test-unit lint fuzz bench tools generate clean
 all: build
 
+# The release version is the VERSION file (deploy/ pins the image of the same
+# tag); every make build stamps it and the commit into the binary. A plain
+# `go build` says devel, or the module version `go install ...@vX` records.
+CHARTER_VERSION ?= $(shell cat VERSION)
+CHARTER_COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
+CHARTER_MODIFIED ?= $(shell git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo true || echo false)
+LDFLAGS := -X github.com/charter-dev/charter/version.version=$(CHARTER_VERSION) \
+	-X github.com/charter-dev/charter/version.commit=$(CHARTER_COMMIT) \
+	-X github.com/charter-dev/charter/version.modified=$(CHARTER_MODIFIED)
+
 build:
-	$(GO) build -o $(BIN)/charter ./cmd/charter
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/charter ./cmd/charter
+
+# The stamping flags, for tests that build the binary as make does.
+print-ldflags:
+	@echo '$(LDFLAGS)'
 
 # Each area adds its own targets and prerequisites in mk/*.mk
 # (tools::, test-extra::, bench::, generate::).

@@ -15,6 +15,7 @@ import (
 
 	"github.com/charter-dev/charter/audit"
 	"github.com/charter-dev/charter/engine"
+	"github.com/charter-dev/charter/version"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -78,6 +79,12 @@ func New(opts Options) (*Agent, error) {
 	a.kernel = k
 	a.cgroups = NewCgroupResolver(k.cgroupV2)
 	a.metrics.hook.WithLabelValues(string(k.Hook())).Set(1)
+	if reg != nil {
+		if err := reg.Register(version.BuildInfoMetric(version.Get())); err != nil {
+			k.Close()
+			return nil, fmt.Errorf("register metrics: %w", err)
+		}
+	}
 	if err := registerLost(reg, a.lost); err != nil {
 		k.Close()
 		return nil, fmt.Errorf("register metrics: %w", err)
@@ -94,7 +101,7 @@ func New(opts Options) (*Agent, error) {
 		k.Close()
 		return nil, err
 	}
-	a.log.Info("agent ready", "mode", opts.Mode.String(), "hook", k.Hook(), "rules", len(a.rules), "source", opts.Source.String())
+	a.log.Info("agent ready", "version", version.Get().String(), "mode", opts.Mode.String(), "hook", k.Hook(), "rules", len(a.rules), "source", opts.Source.String())
 	return a, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/charter-dev/charter/audit"
+	"github.com/charter-dev/charter/version"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -78,7 +79,8 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{opts: o, log: o.Logger, registry: prometheus.NewRegistry()}
-	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		version.BuildInfoMetric(version.Get()))
 	s.metrics = NewMetrics(s.registry)
 
 	s.holder = NewHolder(o.BundlePath, HolderOptions{Loading: o.Loading, Metrics: s.metrics, Registry: s.registry, Logger: s.log})
@@ -168,7 +170,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if d := s.holder.Current(); d != nil {
 		revision = d.Revision()
 	}
-	s.log.Info("webhook serving", "addr", ln.Addr().String(), "revision", revision,
+	s.log.Info("webhook serving", "version", version.Get().String(), "addr", ln.Addr().String(), "revision", revision,
 		"failOpen", s.opts.FailOpen, "exclude", s.opts.ExcludeNamespaces)
 	select {
 	case err := <-errc:

@@ -6,10 +6,12 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/charter-dev/charter/audit"
+	"github.com/charter-dev/charter/version"
 	"github.com/charter-dev/charter/webhook/certs"
 )
 
@@ -39,6 +41,7 @@ func TestServer(t *testing.T) {
 		`charter_bundle_info{revision="` + w.s.Holder().Current().Revision() + `"} 1`,
 		"charter_evaluation_errors_total", "charter_bundle_activations_total 1", `charter_bundle_rejections_total{reason="invalid"} 0`, "charter_tls_reloads_total",
 		"process_resident_memory_bytes",
+		`charter_build_info{commit="` + version.Get().Commit + `",goversion="` + runtime.Version() + `"`,
 	} {
 		if !strings.Contains(metrics, m) {
 			t.Errorf("/metrics has no %s", m)

@@ -60,6 +60,7 @@ func NewRoot(s Streams) *cobra.Command {
 	root.AddCommand(newValidateCommand(), newBuildCommand(), newEvalCommand(), newTestCommand(), webhook, newAgentCommand())
 	root.AddCommand(newKeysCommand(), newBundleCommand())
 	root.AddCommand(newAuditCommand())
+	root.AddCommand(newVersionCommand())
 	return root
 }
 
