@@ -2,7 +2,8 @@
 // verified bundle, for every enforcement point (charter eval and test, the
 // webhook, the agent). Open turns a path or URL into a Source: a charter file
 // or a charter directory (compiled on the spot), a bundle .tar.gz, a bundle
-// directory (one holding a .manifest), or an OPA bundle service over HTTPS.
+// directory (one holding a .manifest), an OPA bundle service over HTTPS, or
+// a bundle in an OCI registry (oci://, see package bundles/oci).
 // A Reloader keeps the bundle current: it fetches only what changed (file
 // fingerprints, ETags), verifies the signature before anything is activated,
 // refuses a lower serial or an expired bundle, swaps atomically, keeps the last

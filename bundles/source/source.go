@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/charter-dev/charter/bundles"
+	"github.com/charter-dev/charter/bundles/oci"
 	"github.com/charter-dev/charter/charter"
 )
 
@@ -47,11 +48,11 @@ type Source interface {
 
 // Options configure how sources are reached.
 type Options struct {
-	HTTPClient *http.Client // https:// sources; http.DefaultClient when nil
+	HTTPClient *http.Client // https:// sources (and the transport of oci:// ones); http.DefaultClient when nil
 }
 
 // Open turns a reference into a Source: https:// (or http://) is an OPA
-// bundle service; anything else is a local path, classified at every fetch
+// bundle service; oci:// a bundle in an OCI registry; anything else is a local path, classified at every fetch
 // (see Local), so a path that appears later or changes kind is followed.
 func Open(ref string, o Options) (Source, error) {
 	switch {
@@ -59,9 +60,11 @@ func Open(ref string, o Options) (Source, error) {
 		return nil, errors.New("no bundle given")
 	case strings.HasPrefix(ref, "https://"), strings.HasPrefix(ref, "http://"):
 		return newHTTP(ref, o)
+	case strings.HasPrefix(ref, oci.Scheme):
+		return newOCI(ref, o)
 	case strings.Contains(ref, "://"):
 		scheme, _, _ := strings.Cut(ref, "://")
-		return nil, fmt.Errorf("bundle %s: unsupported scheme %q (use a path or https://)", ref, scheme)
+		return nil, fmt.Errorf("bundle %s: unsupported scheme %q (use a path, https:// or oci://)", ref, scheme)
 	}
 	return &Local{Paths: []string{ref}}, nil
 }

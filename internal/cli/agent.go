@@ -33,7 +33,7 @@ type agentOptions struct {
 }
 
 func (o *agentOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.Bundle, "bundle", "", "bundle (.tar.gz, or a directory with a .manifest), charter file or directory, or https:// bundle service whose runtime rules to enforce")
+	fs.StringVar(&o.Bundle, "bundle", "", "bundle (.tar.gz, or a directory with a .manifest), charter file or directory, https:// bundle service, or oci://REGISTRY/REPO:TAG whose runtime rules to enforce")
 	fs.StringArrayVar(&o.Charters, "charter", nil, "charter file or directory (instead of --bundle); repeatable")
 	fs.StringArrayVar(&o.Cgroups, "cgroup", nil, "cgroup v2 directory in scope, absolute or relative to the cgroup v2 mount; repeatable")
 	fs.StringVar(&o.Mode, "mode", "monitor", "monitor (report only) or enforce (kill and refuse)")

@@ -9,19 +9,17 @@ import (
 	"time"
 
 	"github.com/charter-dev/charter/bundles"
-	sigkeys "github.com/charter-dev/charter/keys"
-	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/spf13/cobra"
 )
 
-// newBundleCommand is `charter bundle`: sign and verify here; other files
-// register more subcommands on it.
+// newBundleCommand is `charter bundle`: sign and verify here, push and
+// pull in bundle_oci.go.
 func newBundleCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bundle",
 		Short: "Sign, verify and distribute compiled bundles",
 	}
-	cmd.AddCommand(newBundleSignCommand(), newBundleVerifyCommand())
+	cmd.AddCommand(newBundleSignCommand(), newBundleVerifyCommand(), newBundlePushCommand(), newBundlePullCommand())
 	return cmd
 }
 
@@ -114,16 +112,9 @@ tarball with BUNDLE.sigstore.json beside it, that sigstore bundle must verify
 too (as cosign verify-blob would, offline).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(o.Keys) == 0 {
-				return badInput(fmt.Errorf("give at least one --key PUBLIC-KEY"))
-			}
-			var trusted []signature.Verifier
-			for _, k := range o.Keys {
-				v, err := sigkeys.LoadPublic(k)
-				if err != nil {
-					return badInput(err)
-				}
-				trusted = append(trusted, v)
+			trusted, err := o.trusted()
+			if err != nil {
+				return err
 			}
 			path := args[0]
 			files, tarball, err := bundles.ReadFiles(path)

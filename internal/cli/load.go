@@ -26,7 +26,7 @@ type policyOptions struct {
 
 func (o *policyOptions) AddFlags(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVar(&o.Charters, "charter", nil, "charter file or directory (repeatable)")
-	cmd.Flags().StringVar(&o.Bundle, "bundle", "", "bundle (.tar.gz, or a directory with a .manifest), charter file or directory, or https:// bundle service")
+	cmd.Flags().StringVar(&o.Bundle, "bundle", "", "bundle (.tar.gz, or a directory with a .manifest), charter file or directory, https:// bundle service, or oci://REGISTRY/REPO:TAG")
 	addVerifyKeyFlag(cmd.Flags(), &o.VerifyKeys)
 }
 

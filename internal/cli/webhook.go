@@ -36,7 +36,7 @@ type webhookServeOptions struct {
 }
 
 func (o *webhookServeOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.BundlePath, "bundle", "", "bundle (.tar.gz, or a directory with a .manifest), charter file or directory, or https:// bundle service to enforce; reloaded when it changes")
+	fs.StringVar(&o.BundlePath, "bundle", "", "bundle (.tar.gz, or a directory with a .manifest), charter file or directory, https:// bundle service, or oci://REGISTRY/REPO:TAG to enforce; reloaded when it changes")
 	fs.StringVar(&o.CertFile, "tls-cert", "", "serving certificate (PEM); reloaded when it changes")
 	fs.StringVar(&o.KeyFile, "tls-key", "", "serving key (PEM); reloaded when it changes")
 	fs.StringVar(&o.Listen, "listen", ":8443", "HTTPS listen address")
