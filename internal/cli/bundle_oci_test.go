@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/charter-dev/charter/bundles"
 	"github.com/charter-dev/charter/bundles/oci"
@@ -149,13 +150,19 @@ func TestBundlePullRefusesTamperedBundle(t *testing.T) {
 }
 
 func TestBundlePullExpired(t *testing.T) {
-	dir := t.TempDir()
 	p := pushSigned(t)
-	expired := filepath.Join(dir, "expired.tar.gz")
-	if code, _, stderr := run(t, "", "bundle", "sign", "--key", filepath.Join(p.dir, "k.key"), "--expires", "2020-01-01T00:00:00Z", "-o", expired, p.bundle); code != 0 {
-		t.Fatal(stderr)
+	files, _, err := bundles.ReadFiles(p.bundle)
+	if err != nil {
+		t.Fatal(err)
 	}
-	tgz, _ := os.ReadFile(expired)
+	expired, err := bundles.Sign(files, p.signer(t), bundles.Release{Serial: 8, Expires: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgz, err := expired.TarGz()
+	if err != nil {
+		t.Fatal(err)
+	}
 	ref := p.pushRaw(t, "charter/expired:v1", tgz, p.signer(t))
 	p.pullRefused(t, ref, ExitViolation, "the bundle expired at 2020-01-01T00:00:00Z")
 }
