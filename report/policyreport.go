@@ -60,6 +60,32 @@ func prOutcome(action string) string {
 }
 
 func (PolicyReport) Write(w io.Writer, p Policy, results []Result) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(map[string]any{"apiVersion": "v1", "kind": "List", "items": policyReports(p, results)})
+}
+
+// PolicyReports are the reports Write lists, as objects to apply: a
+// PolicyReport per namespace (in namespace order), then a
+// ClusterPolicyReport when some object is cluster-scoped.
+func PolicyReports(p Policy, results []Result) ([]map[string]any, error) {
+	var out []map[string]any
+	for _, r := range policyReports(p, results) {
+		b, err := json.Marshal(r)
+		if err != nil {
+			return nil, err
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+func policyReports(p Policy, results []Result) []*prReport {
 	byNS := map[string]*prReport{}
 	for _, r := range results {
 		rep, ok := byNS[r.Namespace]
@@ -96,15 +122,17 @@ func (PolicyReport) Write(w io.Writer, p Policy, results []Result) error {
 	}
 	keys := make([]string, 0, len(byNS))
 	for k := range byNS {
-		keys = append(keys, k)
+		if k != "" {
+			keys = append(keys, k)
+		}
 	}
 	sort.Strings(keys)
+	if _, ok := byNS[""]; ok {
+		keys = append(keys, "")
+	}
 	items := make([]*prReport, 0, len(keys))
 	for _, k := range keys {
 		items = append(items, byNS[k])
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(map[string]any{"apiVersion": "v1", "kind": "List", "items": items})
+	return items
 }

@@ -98,15 +98,15 @@ func TestPolicyReport(t *testing.T) {
 	if err := json.Unmarshal([]byte(write(t, "policyreport")), &list); err != nil {
 		t.Fatal(err)
 	}
-	if len(list.Items) != 2 || list.Items[0].Kind != "ClusterPolicyReport" || list.Items[1].Kind != "PolicyReport" {
+	if len(list.Items) != 2 || list.Items[1].Kind != "ClusterPolicyReport" || list.Items[0].Kind != "PolicyReport" {
 		t.Fatalf("items = %+v", list.Items)
 	}
-	ns := list.Items[1]
+	ns := list.Items[0]
 	if ns.Summary.Fail != 1 || ns.Summary.Warn != 1 || ns.Results[0].Rule != "AD-001" || ns.Results[0].Severity != "critical" || ns.Results[0].Resources[0].Name != "web" {
 		t.Errorf("namespaced report = %+v", ns)
 	}
-	if list.Items[0].Summary.Pass != 1 {
-		t.Errorf("cluster report = %+v", list.Items[0])
+	if list.Items[1].Summary.Pass != 1 {
+		t.Errorf("cluster report = %+v", list.Items[1])
 	}
 }
 

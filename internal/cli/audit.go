@@ -20,7 +20,7 @@ func newAuditCommand() *cobra.Command {
 		Use:   "audit",
 		Short: "Verify, prove and publish the tamper-evident decision log",
 	}
-	cmd.AddCommand(newAuditVerifyCommand(), newAuditProveCommand(), newAuditCheckpointCommand())
+	cmd.AddCommand(newAuditVerifyCommand(), newAuditProveCommand(), newAuditCheckpointCommand(), newAuditScanCommand())
 	return cmd
 }
 
