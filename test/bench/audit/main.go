@@ -70,9 +70,10 @@ func main() {
 
 	fmt.Printf("audit log append, %s per run, records of %d bytes, GOMAXPROCS=%d, load average %s, files in %s\n",
 		*d, recordSize(), runtime.GOMAXPROCS(0), bench.LoadAverage(), dir)
-	fmt.Printf("%-8s %8s %12s %10s %10s %12s %12s\n", "mode", "writers", "records/s", "p50", "p99", "rec/commit", "mean fsync")
+	fmt.Printf("%-8s %8s %12s %10s %10s %12s %12s %10s\n", "mode", "writers", "records/s", "p50", "p99", "rec/commit", "mean fsync", "CPU/rec")
 	for _, sync := range []bool{true, false} {
 		for _, w := range []int{1, 8, 64} {
+			cpu0 := bench.CPUTime()
 			rps, p50, p99, st := appendRun(filepath.Join(dir, fmt.Sprintf("append-%v-%d.jsonl", sync, w)), signer, sync, w, *d)
 			mode := "fsync"
 			if !sync {
@@ -82,11 +83,13 @@ func main() {
 			if st.Syncs > 0 {
 				meanSync = ms(st.SyncTime / time.Duration(st.Syncs))
 			}
-			fmt.Printf("%-8s %8d %12.0f %10s %10s %12.1f %12s\n", mode, w, rps, ms(p50), ms(p99), float64(st.Records)/float64(st.Commits), meanSync)
+			cpu := (bench.CPUTime() - cpu0) / time.Duration(st.Records)
+			fmt.Printf("%-8s %8d %12.0f %10s %10s %12.1f %12s %10s\n", mode, w, rps, ms(p50), ms(p99), float64(st.Records)/float64(st.Commits), meanSync, us(cpu))
 		}
 	}
 	fmt.Println("fsync: --audit-sync, each Append returns after its group's fsync; write: the default, after write(2)")
-	fmt.Println("rec/commit: records per group commit (one write(2), and with fsync one fsync); mean fsync: of every fsync, checkpoints' included")
+	fmt.Println("rec/commit: records per group commit (one write(2), and with fsync one fsync); mean fsync: of every fsync, checkpoints' included;")
+	fmt.Println("CPU/rec: this process's CPU time (user + system, the kernel's writeback in fsync included) per record")
 
 	path := filepath.Join(dir, "verify.jsonl")
 	load := bench.LoadAverage()
@@ -183,6 +186,8 @@ func fill(path string, s note.Signer, n int) {
 		fail(err)
 	}
 }
+
+func us(d time.Duration) string { return fmt.Sprintf("%.1fµs", float64(d)/float64(time.Microsecond)) }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
 

@@ -242,6 +242,7 @@ exemptions: {usernames: [], runtimeClasses: [], namespaces: []}
 		denied       int
 		tput, atRate result
 		rss          int64
+		cpuPerReq    time.Duration
 	}
 	var rows []row
 	byName := map[string]row{}
@@ -266,8 +267,9 @@ exemptions: {usernames: [], runtimeClasses: [], namespaces: []}
 		fmt.Fprintf(os.Stderr, "bench: %s: warm-up\n", t.name)
 		closedLoop(client, t, bodies, concurrency, 2*time.Second)
 		fmt.Fprintf(os.Stderr, "bench: %s: %d in flight for %s\n", t.name, concurrency, duration)
-		before := t.auditStats()
+		before, cpu0 := t.auditStats(), t.cpuTime()
 		tput := closedLoop(client, t, bodies, concurrency, duration)
+		cpu := t.cpuTime() - cpu0
 		if after := t.auditStats(); after.Commits > before.Commits {
 			d := statsSub(after, before)
 			auditLine = fmt.Sprintf("%s throughput run: %d records in %d group commits (%.1f records per fsync, %.0f fsyncs/s), mean fsync %s, %d fsyncs in all",
@@ -276,18 +278,18 @@ exemptions: {usernames: [], runtimeClasses: [], namespaces: []}
 		}
 		fmt.Fprintf(os.Stderr, "bench: %s: %d req/s for %s\n", t.name, rate, rateFor)
 		atRate := fixedRate(client, t, bodies, rate, rateFor)
-		rows = append(rows, row{name: t.name, denied: denied, tput: tput, atRate: atRate, rss: t.peakRSS()})
+		rows = append(rows, row{name: t.name, denied: denied, tput: tput, atRate: atRate, rss: t.peakRSS(), cpuPerReq: cpu / time.Duration(max(tput.requests, 1))})
 		byName[t.name] = rows[len(rows)-1]
 		t.stop()
 	}
 
 	fmt.Printf("\nadmission webhooks, %d AdmissionReviews (Pods and Deployments, half violating PSS restricted), HTTPS keep-alive, %d in flight, GOMAXPROCS=%d, load average %s\n",
 		n, concurrency, runtimeCPUs(), bench.LoadAverage())
-	fmt.Printf("%-13s %10s %9s %9s %9s %9s %12s %8s %8s\n", "target", "req/s", "p50", "p99", "p50@"+strconv.Itoa(rate), "p99@"+strconv.Itoa(rate), "peak RSS", "denied", "errors")
+	fmt.Printf("%-13s %10s %9s %9s %9s %9s %12s %8s %8s %9s\n", "target", "req/s", "p50", "p99", "p50@"+strconv.Itoa(rate), "p99@"+strconv.Itoa(rate), "peak RSS", "denied", "errors", "CPU/req")
 	for _, r := range rows {
-		fmt.Printf("%-13s %10.0f %9s %9s %9s %9s %10.1f MiB %8d %8d\n", r.name, r.tput.rps(),
+		fmt.Printf("%-13s %10.0f %9s %9s %9s %9s %10.1f MiB %8d %8d %9s\n", r.name, r.tput.rps(),
 			ms(r.tput.pct(0.5)), ms(r.tput.pct(0.99)), ms(r.atRate.pct(0.5)), ms(r.atRate.pct(0.99)),
-			float64(r.rss)/(1<<20), r.denied, r.tput.errors+r.atRate.errors)
+			float64(r.rss)/(1<<20), r.denied, r.tput.errors+r.atRate.errors, ms(r.cpuPerReq))
 	}
 	ch, haveCh := byName["charter"]
 	fmt.Println()
@@ -307,6 +309,7 @@ exemptions: {usernames: [], runtimeClasses: [], namespaces: []}
 	if auditLine != "" {
 		fmt.Println(auditLine)
 	}
+	fmt.Println("CPU/req: the server process's CPU time (user + system) per request in the throughput run.")
 	fmt.Println("denied: of the corpus; the PSA webhook only warns on Deployments (it enforces on Pods), charter and opa deny both.")
 	return nil
 }
