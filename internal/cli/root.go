@@ -61,6 +61,7 @@ func NewRoot(s Streams) *cobra.Command {
 	root.AddCommand(newKeysCommand(), newBundleCommand())
 	root.AddCommand(newAuditCommand())
 	root.AddCommand(newVersionCommand())
+	addCouncilCommands(root) // last: joins the override command if there is one
 	return root
 }
 
