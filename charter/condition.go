@@ -78,6 +78,10 @@ func (d *decoder) condition(n *yaml.Node) *Condition {
 			leaf.HasValue = true
 			leaf.ValuePos = d.pos(v)
 		},
+		"param": func(v *yaml.Node) {
+			leaf.Param = d.str(v, "param")
+			leaf.ValuePos = d.pos(v)
+		},
 		"valuesFrom": func(v *yaml.Node) {
 			p, err := ParsePath(d.str(v, "valuesFrom"))
 			if err != nil {
@@ -95,15 +99,15 @@ func (d *decoder) condition(n *yaml.Node) *Condition {
 		}
 		return c
 	}
-	if has["value"] && has["valuesFrom"] {
-		d.errorf(n, "value and valuesFrom are exclusive; use one")
+	if operands := btoi(has["value"]) + btoi(has["valuesFrom"]) + btoi(has["param"]); operands > 1 {
+		d.errorf(n, "value, valuesFrom and param are exclusive; use one")
 		return c
 	}
 	if !has["op"] {
 		d.errorf(n, "condition on %s is missing required field \"op\"", leaf.Path)
 		return c
 	}
-	if leaf.Op != "" && (leaf.ValuesFrom != nil || !has["valuesFrom"]) {
+	if leaf.Op != "" && (leaf.ValuesFrom != nil || !has["valuesFrom"]) && !has["param"] {
 		if err := checkOperand(leaf); err != nil {
 			at := n
 			if opNode != nil {
@@ -243,7 +247,7 @@ func (d *decoder) checkRoots(a *Article) {
 	}
 	walk(a.Violation)
 	if a.Message != nil {
-		msgRoots := map[string]bool{"value": true, "values": true, "field": true}
+		msgRoots := map[string]bool{"value": true, "values": true, "field": true, "params": true}
 		for r := range roots {
 			msgRoots[r] = true
 		}
@@ -259,4 +263,11 @@ func (d *decoder) checkRoot(p *Path, roots map[string]bool, pos Pos) {
 	if !roots[p.Root] {
 		d.errs.Add(pos, "path %s: unknown root %q (expected one of: %s)", p.Raw, p.Root, strings.Join(sortedKeys(roots), ", "))
 	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -244,12 +244,64 @@ func (l *loader) load(path string, from Pos) *Charter {
 			l.errs.Add(inc.Pos, "include %s: %v", inc.Path, err)
 		}
 	}
-	for _, a := range c.Spec.Articles {
-		if prev, dup := ids[a.ID]; dup {
-			l.errs.Add(a.Pos, "article id %q is already defined by an include at %s", a.ID, prev.Pos)
+	var instances []*Article
+	for i := range c.Spec.Instances {
+		in := &c.Spec.Instances[i]
+		if in.Charter == "" || !idPattern.MatchString(in.Name) {
+			continue // reported where it is parsed
+		}
+		p := in.Charter
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(filepath.Dir(path), p)
+		}
+		sub := l.load(p, in.Pos)
+		if sub == nil {
+			continue
+		}
+		values, ok := bind(sub.Spec.Parameters, in, &l.errs)
+		if !ok {
+			continue
+		}
+		bound := instantiate(sub.template, values, in, &l.errs)
+		byID := map[string]*Article{}
+		for _, a := range bound {
+			if prev, dup := ids[a.ID]; dup {
+				l.errs.Add(in.Pos, "instance %s: article id %q is already defined at %s", in.Name, a.ID, prev.Pos)
+				continue
+			}
+			ids[a.ID] = a
+			byID[a.ID] = a
+			instances = append(instances, a)
+		}
+		for _, t := range in.Tests {
+			a, ok := byID[t.Article]
+			if !ok {
+				l.errs.Add(t.Pos, "instance %s: test %q names article %q, which the instance does not define (its articles: %s)", in.Name, t.Test.Name, t.Article, strings.Join(sortedKeys(byID), ", "))
+				continue
+			}
+			a.Tests = append(a.Tests, t.Test)
+		}
+		c.Spec.Scope.ExcludeNamespaces = union(c.Spec.Scope.ExcludeNamespaces, sub.Spec.Scope.ExcludeNamespaces)
+		var err error
+		if c.Spec.PodTemplates, err = mergePodTemplates(c.Spec.PodTemplates, sub.Spec.PodTemplates); err != nil {
+			l.errs.Add(in.Pos, "instance %s: %v", in.Name, err)
 		}
 	}
-	c.Spec.Articles = append(included, c.Spec.Articles...)
+	for _, a := range c.Spec.Articles {
+		if prev, dup := ids[a.ID]; dup {
+			l.errs.Add(a.Pos, "article id %q is already defined by an include or instance at %s", a.ID, prev.Pos)
+		}
+	}
+	c.template = append(append(included, instances...), c.Spec.Articles...)
+	c.Spec.Articles = c.template
+	if len(c.Spec.Parameters) > 0 {
+		// By itself, the charter is its own instance with the defaults; with a
+		// parameter without one it decides nothing until instantiated.
+		c.Spec.Articles = nil
+		if values, ok := bind(c.Spec.Parameters, nil, &l.errs); ok {
+			c.Spec.Articles = instantiate(c.template, values, nil, &l.errs)
+		}
+	}
 	l.done[key] = c
 	return c
 }

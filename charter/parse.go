@@ -72,6 +72,7 @@ func Parse(file string, data []byte) (*Charter, error) {
 	})
 	required(d, root, "charter", present(root), "apiVersion", "kind", "metadata", "spec")
 	d.resolveDefaults(c)
+	d.checkParamRefs(c)
 	return c, d.errs.Err()
 }
 
@@ -149,6 +150,8 @@ func (d *decoder) spec(n *yaml.Node, s *Spec) {
 				},
 			})
 		},
+		"parameters": func(v *yaml.Node) { s.Parameters = d.parameters(v) },
+		"instances":  func(v *yaml.Node) { s.Instances = d.instances(v) },
 		"articles": func(v *yaml.Node) {
 			if v.Kind != yaml.SequenceNode {
 				d.errorf(v, "spec.articles must be a list, not %s", kindName(v))

@@ -52,7 +52,7 @@ func TestParseErrors(t *testing.T) {
 		{"valuesFrom with equals", header + "  - id: A\n    title: x\n    match: {kinds: [Pod]}\n    violation: {path: object.a, op: equals, valuesFrom: object.b}\n    message: m\n",
 			[]string{"t.yaml:9:37: valuesFrom goes with operator in or notIn, not equals"}},
 		{"value and valuesFrom", header + "  - id: A\n    title: x\n    match: {kinds: [Pod]}\n    violation: {path: object.a, op: in, value: [1], valuesFrom: object.b}\n    message: m\n",
-			[]string{"t.yaml:9:16: value and valuesFrom are exclusive; use one"}},
+			[]string{"t.yaml:9:16: value, valuesFrom and param are exclusive; use one"}},
 		{"valuesFrom unknown root", header + "  - id: A\n    title: x\n    match: {kinds: [Pod]}\n    violation: {path: object.a, op: in, valuesFrom: vol.name}\n    message: m\n",
 			[]string{`t.yaml:9:53: path vol.name: unknown root "vol"`}},
 		{"bad valuesFrom path", header + "  - id: A\n    title: x\n    match: {kinds: [Pod]}\n    violation: {path: object.a, op: in, valuesFrom: 'object.[x'}\n    message: m\n",

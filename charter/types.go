@@ -25,6 +25,9 @@ type Charter struct {
 	Pos      Pos
 	Metadata Metadata
 	Spec     Spec
+	// template is the charter's articles (its includes' too) before its
+	// parameters are bound, for instances to bind again.
+	template []*Article
 }
 
 // Metadata names and versions a charter.
@@ -43,6 +46,11 @@ type Spec struct {
 	Council          *Council
 	RegoCapabilities *RegoCapabilities
 	Articles         []*Article
+	// Parameters make the charter a template: its articles are bound to the
+	// defaults when it is used by itself, and to an instance's values when
+	// another charter lists it in Instances.
+	Parameters []Parameter
+	Instances  []Instance
 }
 
 // RegoCapabilities widens the builtins this charter's raw Rego articles may
@@ -216,6 +224,7 @@ type Leaf struct {
 	Value      any
 	HasValue   bool
 	ValuesFrom *Path
+	Param      string // the parameter whose value is the operand (bound when instantiated)
 	ValuePos   Pos
 }
 

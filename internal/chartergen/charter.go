@@ -19,6 +19,9 @@ func Charter(r *rand.Rand) string {
 type charterGen struct {
 	r *rand.Rand
 	b strings.Builder
+	// params are the parameters some leaf took its operand from (declared,
+	// with the operand as default, after the articles).
+	params, paramNames []string
 }
 
 func (g *charterGen) line(indent int, format string, args ...any) {
@@ -81,6 +84,12 @@ func (g *charterGen) charter() string {
 	n := 1 + g.r.IntN(6)
 	for i := range n {
 		g.article(i, n)
+	}
+	if len(g.params) > 0 {
+		g.line(1, "parameters:")
+		for _, p := range g.params {
+			g.line(1, "- %s", p)
+		}
 	}
 	return g.b.String()
 }
@@ -318,7 +327,29 @@ func (g *charterGen) leaf(indent int, a *article) {
 			value = q(g.part(s))
 		}
 	}
+	if typ := paramType(op); typ != "" && g.chance(5) {
+		// The operand as a parameter's default: bound when the charter loads.
+		name := fmt.Sprintf("p%d", len(g.params))
+		g.params = append(g.params, fmt.Sprintf("{name: %s, type: %s, default: %s}", name, typ, value))
+		g.paramNames = append(g.paramNames, name)
+		g.line(indent, "{path: %s, op: %s, param: %s}", q(path), op, name)
+		return
+	}
 	g.line(indent, "{path: %s, op: %s, value: %s}", q(path), op, value)
+}
+
+// paramType is the parameter type an operator's operand has ("" for
+// equals and notEquals, whose operand may be any value).
+func paramType(op string) string {
+	switch op {
+	case "in", "notIn":
+		return "list"
+	case "lt", "lte", "gt", "gte":
+		return "quantity"
+	case "equals", "notEquals":
+		return ""
+	}
+	return "string"
 }
 
 // lastField is the name of the last field step of a path ("" for none).
@@ -432,6 +463,10 @@ func (g *charterGen) message(a *article) string {
 		case 2:
 			b.WriteString("{{ field }}")
 		case 3, 4:
+			if len(g.params) > 0 && g.chance(4) {
+				b.WriteString("{{params." + pick(g.r, g.paramNames) + "}}")
+				continue
+			}
 			b.WriteString("{{" + g.path(a, true) + "}}")
 		default:
 			b.WriteString(pick(g.r, []string{"x", " is ", ": ", "ü ", "{ ", "}", "%d", `"q"`, "\\n", " -- "}))
