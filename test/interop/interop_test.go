@@ -263,8 +263,8 @@ func TestOPAServer(t *testing.T) {
 var httpClient = &http.Client{Timeout: time.Minute}
 
 // startOPA starts opa run --server on a free 127.0.0.1 port with the bundle
-// and the further flags, and waits until the bundle is activated. The server
-// stops with the test.
+// ("" for none: the flags configure one) and the further flags, and waits
+// until the bundle is activated. The server stops with the test.
 func startOPA(t *testing.T, opa, bundle string, flags ...string) string {
 	t.Helper()
 	var lastErr string
@@ -275,7 +275,11 @@ func startOPA(t *testing.T, opa, bundle string, flags ...string) string {
 		}
 		addr := l.Addr().String()
 		l.Close()
-		cmd := exec.Command(opa, append([]string{"run", "--server", "--addr", addr, "--log-level", "error", "--bundle", bundle}, flags...)...)
+		args := []string{"run", "--server", "--addr", addr, "--log-level", "error"}
+		if bundle != "" {
+			args = append(args, "--bundle", bundle)
+		}
+		cmd := exec.Command(opa, append(args, flags...)...)
 		var logs bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &logs, &logs
 		if err := cmd.Start(); err != nil {
