@@ -60,6 +60,7 @@ func NewRoot(s Streams) *cobra.Command {
 	root.AddCommand(newValidateCommand(), newBuildCommand(), newEvalCommand(), newTestCommand(), webhook, newAgentCommand())
 	root.AddCommand(newKeysCommand(), newBundleCommand())
 	root.AddCommand(newAuditCommand())
+	root.AddCommand(newDiffCommand())
 	root.AddCommand(newVersionCommand())
 	addCouncilCommands(root) // last: joins the override command if there is one
 	return root

@@ -80,8 +80,7 @@ func newAuditScanCommand() *cobra.Command {
 				if err != nil {
 					return badInput(err)
 				}
-				sc := &clusterScan{cluster: c, engine: e, namespace: o.Namespace, chunk: o.ChunkSize, progress: newProgress(cmd.ErrOrStderr())}
-				results, err = sc.run(cmd.Context())
+				results, err = scanCluster(cmd.Context(), c, o.clusterOptions, e, newProgress(cmd.ErrOrStderr()))
 				if err != nil {
 					return badInput(err)
 				}

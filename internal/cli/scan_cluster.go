@@ -84,21 +84,20 @@ func (r apiResource) String() string {
 	return r.gvr.Group + "/" + r.gvr.Version + "/" + r.gvr.Resource
 }
 
-// scanKinds is what the charter's articles match: their kinds, Pod
+// scanKinds is what the charters' articles match: their kinds, Pod
 // standing for every kind with a pod template; all is true when some
 // article matches every kind.
-func scanKinds(e *engine.Engine) (kinds map[string]bool, all bool) {
-	info := e.Bundle().Info
+func scanKinds(es ...*engine.Engine) (kinds map[string]bool, all bool) {
 	kinds = map[string]bool{}
-	for _, a := range info.Articles {
-		if a.Runtime && len(a.Kinds) == 0 {
-			continue
-		}
-		for _, k := range a.Kinds {
-			kinds[k] = true
-			if k == "Pod" {
-				for _, t := range info.PodTemplates {
-					kinds[t.Kind] = true
+	for _, e := range es {
+		info := e.Bundle().Info
+		for _, a := range info.Articles {
+			for _, k := range a.Kinds {
+				kinds[k] = true
+				if k == "Pod" {
+					for _, t := range info.PodTemplates {
+						kinds[t.Kind] = true
+					}
 				}
 			}
 		}
@@ -138,65 +137,77 @@ func (c *cluster) resources(kinds map[string]bool, all, namespacedOnly bool, war
 	return out, nil
 }
 
-// clusterScan decides every object of the matched kinds, a page at a time.
+// clusterScan reads every object of the kinds a charter matches, a page
+// at a time, handing each to visit.
 type clusterScan struct {
 	cluster   *cluster
-	engine    *engine.Engine
+	kinds     map[string]bool
+	all       bool
 	namespace string
 	chunk     int64
 	progress  *progress
+	// visit decides one object (its apiVersion and kind set) and says
+	// whether it was denied, for the progress counts.
+	visit func(ctx context.Context, r apiResource, u *unstructured.Unstructured) (denied bool, err error)
 }
 
-func (s *clusterScan) run(ctx context.Context) ([]report.Result, error) {
-	kinds, all := scanKinds(s.engine)
-	res, err := s.cluster.resources(kinds, all, s.namespace != "", s.progress.w)
+func (s *clusterScan) run(ctx context.Context) error {
+	res, err := s.cluster.resources(s.kinds, s.all, s.namespace != "", s.progress.w)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var results []report.Result
 	for _, r := range res {
-		rs, err := s.scanResource(ctx, r)
-		if err != nil {
-			return nil, fmt.Errorf("list %s: %w", r, err)
+		if err := s.scanResource(ctx, r); err != nil {
+			return fmt.Errorf("list %s: %w", r, err)
 		}
-		results = append(results, rs...)
 	}
-	return results, nil
+	return nil
 }
 
 // scanResource pages through one resource with limit and continue: only one
-// page of objects is held at a time; each is decided and dropped, keeping
-// its result.
-func (s *clusterScan) scanResource(ctx context.Context, r apiResource) ([]report.Result, error) {
+// page of objects is held at a time.
+func (s *clusterScan) scanResource(ctx context.Context, r apiResource) error {
 	client := s.cluster.dyn.Resource(r.gvr).Namespace(s.namespace)
-	var out []report.Result
-	denied := 0
+	objects, denied := 0, 0
 	opts := metav1.ListOptions{Limit: s.chunk}
 	for {
 		page, err := client.List(ctx, opts)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for i := range page.Items {
 			item := &page.Items[i]
 			item.SetAPIVersion(r.gvr.GroupVersion().String())
 			item.SetKind(r.kind)
-			res, err := decideLive(ctx, s.engine, r, item)
+			d, err := s.visit(ctx, r, item)
 			if err != nil {
-				return nil, err
+				return err
 			}
-			if !res.Allowed {
+			objects++
+			if d {
 				denied++
 			}
-			out = append(out, res)
 		}
-		s.progress.update(r.String(), len(out), denied)
+		s.progress.update(r.String(), objects, denied)
 		if opts.Continue = page.GetContinue(); opts.Continue == "" {
 			break
 		}
 	}
-	s.progress.done(r.String(), len(out), denied)
-	return out, nil
+	s.progress.done(r.String(), objects, denied)
+	return nil
+}
+
+// scanCluster decides every matched object of the cluster with e.
+func scanCluster(ctx context.Context, c *cluster, o clusterOptions, e *engine.Engine, p *progress) ([]report.Result, error) {
+	kinds, all := scanKinds(e)
+	var results []report.Result
+	sc := &clusterScan{cluster: c, kinds: kinds, all: all, namespace: o.Namespace, chunk: o.ChunkSize, progress: p,
+		visit: func(ctx context.Context, r apiResource, u *unstructured.Unstructured) (bool, error) {
+			res, err := decideLive(ctx, e, r, u)
+			results = append(results, res)
+			return !res.Allowed, err
+		}}
+	return results, sc.run(ctx)
 }
 
 // decideLive decides one live object, converted as the engine reads
