@@ -98,6 +98,7 @@ func (l *Log) run() {
 					break drain
 				}
 			}
+			batch = l.gather(batch)
 			l.commit(batch)
 		case <-tick.C:
 			if l.Err() == nil && l.n > l.cpIssued {
@@ -115,6 +116,30 @@ func (l *Log) run() {
 			}
 		}
 	}
+}
+
+// gather holds a group whose fsync would start less than MinSyncInterval
+// after the last one until the interval is over, adding every record that
+// arrives meanwhile.
+func (l *Log) gather(batch []request) []request {
+	if !l.opts.Sync || l.opts.MinSyncInterval <= 0 {
+		return batch
+	}
+	wait := time.Until(l.lastSync.Add(l.opts.MinSyncInterval))
+	if wait <= 0 {
+		return batch
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	for len(batch) < maxBatch {
+		select {
+		case r := <-l.reqs:
+			batch = append(batch, r)
+		case <-t.C:
+			return batch
+		}
+	}
+	return batch
 }
 
 func (l *Log) commit(batch []request) {
@@ -153,6 +178,7 @@ func (l *Log) write(batch []request) error {
 		return fmt.Errorf("write records: %w", err)
 	}
 	if l.opts.Sync {
+		l.lastSync = time.Now()
 		if err := l.sync(l.f); err != nil {
 			return fmt.Errorf("fsync records: %w", err)
 		}

@@ -249,3 +249,48 @@ func TestCheckpointDoesNotStallAppends(t *testing.T) {
 		t.Fatalf("verify: %v %+v", err, r)
 	}
 }
+
+// With MinSyncInterval, records that come within the interval after an
+// fsync started wait for its end and share one fsync; a record after a
+// quiet spell is fsynced at once.
+func TestMinSyncIntervalGathers(t *testing.T) {
+	const interval = 300 * time.Millisecond
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	l, err := Open(path, Options{Sync: true, MinSyncInterval: interval, CheckpointEvery: 1 << 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := l.Append(context.Background(), rec(0)); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d >= interval {
+		t.Fatalf("the first record waited %s", d)
+	}
+	var wg sync.WaitGroup
+	for i := 1; i <= 10; i++ {
+		wg.Go(func() {
+			if err := l.Append(context.Background(), rec(i)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if d := time.Since(start); d < interval {
+		t.Errorf("the second group was fsynced %s after the first, before the interval", d)
+	}
+	if st := l.Stats(); st.Records != 11 || st.Commits != 2 || st.Syncs != 2 {
+		t.Errorf("stats %+v: want 11 records in 2 commits", st)
+	}
+	time.Sleep(interval)
+	t0 := time.Now()
+	if err := l.Append(context.Background(), rec(11)); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(t0); d >= interval {
+		t.Errorf("a record after a quiet spell waited %s", d)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -29,6 +29,14 @@ type Options struct {
 	// and on Close.
 	CheckpointEvery    int64
 	CheckpointInterval time.Duration
+	// MinSyncInterval, with Sync, is the least time between the starts of
+	// two group commits' fsyncs (0: none). A group that would start sooner
+	// waits for the rest of the interval and takes every record that comes
+	// meanwhile, so fast, frequent fsyncs are traded for bigger groups: each
+	// fsync costs CPU (0.25 to 0.45 ms on a virtual disk), and a record pays
+	// its share. It adds at most the interval to a record's latency, and
+	// nothing when fsyncs are rarer than the interval or take longer.
+	MinSyncInterval time.Duration
 	// MaxSize rotates the active file once it reaches this many bytes
 	// (0: never). The tree spans every file.
 	MaxSize int64
@@ -86,6 +94,8 @@ type Log struct {
 	records, commits, syncs, syncNanos atomic.Int64
 	// beforeSync, when set (by tests), runs before every fsync.
 	beforeSync func()
+
+	lastSync time.Time // when the last group commit's fsync started
 
 	recovery Recovery
 	count    atomic.Int64 // n, for readers outside the writer goroutine
