@@ -1,3 +1,12 @@
 # charter audit scan, report renderers and charter diff.
 fuzz::
 	$(GO) test ./internal/manifest $(FUZZFLAGS) -fuzz '^FuzzFieldPos$$'
+
+# charter audit scan beside conftest test on 10,000 and 100,000 generated
+# objects: objects/s, peak RSS (targets: >= 10x conftest, RSS flat within 2x).
+SCAN_SIZES ?= 10000,100000
+.PHONY: bench-scan
+bench:: bench-scan
+bench-scan: build tools
+	$(GO) run ./test/bench/cmd/scanbench -charter $(BENCH_CHARTER) -sizes $(SCAN_SIZES) \
+		-charter-bin $(BIN)/charter -conftest-bin $(BIN)/conftest
