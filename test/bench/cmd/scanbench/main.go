@@ -3,7 +3,8 @@
 // generated files, in one run (make bench-scan): objects/s and peak RSS at
 // each corpus size (-sizes, default 10,000 and 100,000 objects). Targets:
 // charter >= 10x conftest's throughput, and charter's peak RSS at the
-// largest size within 2x of the smallest (flat memory).
+// largest size within 2x of the smallest (flat memory). With -cluster N it
+// also scans N Pods from the e2e kube-apiserver + etcd (paginated lists).
 //
 // Both tools must deny the same number of objects, or scanbench exits 1.
 // Each measurement is the best of -runs runs, alternating the tools, since
@@ -36,9 +37,10 @@ func main() {
 		conftestBin = flag.String("conftest-bin", "bin/conftest", "conftest binary")
 		runs        = flag.Int("runs", 1, "runs of each measurement; the best wall time counts")
 		seed        = flag.Uint64("seed", 1, "corpus seed")
+		clusterN    = flag.Int("cluster", 0, "also scan this many Pods from the e2e kube-apiserver + etcd (bin/, as root); 0: skip")
 	)
 	flag.Parse()
-	if err := run(*charterPath, *sizes, *charterBin, *conftestBin, max(*runs, 1), *seed); err != nil {
+	if err := run(*charterPath, *sizes, *charterBin, *conftestBin, max(*runs, 1), *seed, *clusterN); err != nil {
 		fmt.Fprintln(os.Stderr, "scanbench:", err)
 		os.Exit(1)
 	}
@@ -54,7 +56,7 @@ type measurement struct {
 	targetLabel string
 }
 
-func run(charterPath, sizeList, charterBin, conftestBin string, runs int, seed uint64) error {
+func run(charterPath, sizeList, charterBin, conftestBin string, runs int, seed uint64, clusterN int) error {
 	for _, p := range []string{charterPath, charterBin, conftestBin} {
 		if _, err := os.Stat(p); err != nil {
 			return fmt.Errorf("%w (run `make build tools` first)", err)
@@ -116,6 +118,13 @@ func run(charterPath, sizeList, charterBin, conftestBin string, runs int, seed u
 			return err
 		}
 	}
+	if clusterN > 0 {
+		m, err := clusterScan(charterBin, tgz, clusterN)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, m)
+	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w, "measurement\tobjects\tdenied\twall\tcpu (user+sys)\tobjects/s\tpeak RSS\ttarget\t")
 	for _, r := range rows {
@@ -162,13 +171,18 @@ func charterScan(bin, bundle, corpus string) (measurement, error) {
 	if err != nil {
 		return m, err
 	}
+	return m, countResults(&m, out)
+}
+
+// countResults counts the objects and denied objects of charter's json output.
+func countResults(m *measurement, out []byte) error {
 	var res struct {
 		Results []struct {
 			Allowed bool `json:"allowed"`
 		} `json:"results"`
 	}
 	if err := json.Unmarshal(out, &res); err != nil {
-		return m, fmt.Errorf("charter audit scan output: %w", err)
+		return fmt.Errorf("charter audit scan output: %w", err)
 	}
 	m.objects = len(res.Results)
 	for _, r := range res.Results {
@@ -176,7 +190,7 @@ func charterScan(bin, bundle, corpus string) (measurement, error) {
 			m.denied++
 		}
 	}
-	return m, nil
+	return nil
 }
 
 func conftestTest(bin, bundleDir, corpus string) (measurement, error) {
