@@ -18,7 +18,7 @@ import (
 func newAuditCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "audit",
-		Short: "Verify, prove and publish the tamper-evident decision log",
+		Short: "Verify, prove and publish the tamper-evident decision log; scan what already runs",
 	}
 	cmd.AddCommand(newAuditVerifyCommand(), newAuditProveCommand(), newAuditCheckpointCommand(), newAuditScanCommand())
 	return cmd

@@ -26,7 +26,7 @@ type evalOptions struct {
 func newEvalCommand() *cobra.Command {
 	o := &evalOptions{}
 	cmd := &cobra.Command{
-		Use:   "eval (--charter PATH | --bundle FILE) [--output text|json|sarif|junit|policyreport] PATH...|-",
+		Use:   "eval (--charter PATH | --bundle FILE) [--output text|json|sarif|junit|policyreport|html] PATH...|-",
 		Short: "Decide Kubernetes manifests against a charter or bundle",
 		Long: "Evaluates every object `kubectl apply -R -f PATH...` would send: multi-document YAML, JSON streams,\n" +
 			"lists flattened as kubectl flattens them, directories (recursive, hidden ones too) and - (stdin).\n" +
