@@ -220,6 +220,22 @@ func (d *decoder) tests(n *yaml.Node) []*Test {
 				t.Object = obj
 			},
 			"expect": func(v *yaml.Node) { t.Expect = d.oneOf(v, "expect", d.str(v, "expect"), expectation...) },
+			"cluster": func(v *yaml.Node) {
+				if v.Kind != yaml.SequenceNode {
+					d.errorf(v, "test cluster must be a list of Kubernetes objects, not %s", kindName(v))
+					return
+				}
+				for _, e := range v.Content {
+					val, err := KubernetesValue(e)
+					obj, ok := val.(map[string]any)
+					meta, _ := obj["metadata"].(map[string]any)
+					if err != nil || !ok || obj["kind"] == nil || meta["name"] == nil {
+						d.errorf(e, "test cluster entries are Kubernetes objects with a kind and a metadata.name")
+						continue
+					}
+					t.Cluster = append(t.Cluster, obj)
+				}
+			},
 		})
 		has := present(e)
 		required(d, e, "test", has, "name", "expect")

@@ -22,7 +22,7 @@ var Operators = []string{
 var updateOperators = map[string]bool{"changed": true, "removed": true, "added": true}
 
 // reservedRoots are the path roots every article has; foreach adds its name.
-var reservedRoots = map[string]bool{"object": true, "pod": true, "request": true, "oldObject": true}
+var reservedRoots = map[string]bool{"object": true, "pod": true, "request": true, "oldObject": true, clusterOther: true}
 
 func (d *decoder) condition(n *yaml.Node) *Condition {
 	c := &Condition{Pos: d.pos(n)}
@@ -32,14 +32,18 @@ func (d *decoder) condition(n *yaml.Node) *Condition {
 	}
 	has := present(n)
 	forms := 0
-	for _, f := range []string{"any", "all", "not", "path"} {
+	for _, f := range []string{"any", "all", "not", "path", "cluster"} {
 		if has[f] {
 			forms++
 		}
 	}
 	if forms != 1 {
-		d.errorf(n, "condition must have exactly one of any, all, not or path (found %d)", forms)
+		d.errorf(n, "condition must have exactly one of any, all, not, path or cluster (found %d)", forms)
 		return nil
+	}
+	if has["cluster"] {
+		d.clusterCondition(n, c)
+		return c
 	}
 	list := func(v *yaml.Node, what string) []*Condition {
 		if v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
@@ -242,6 +246,25 @@ func (d *decoder) checkRoots(a *Article) {
 			d.checkRoot(c.Leaf.Path, roots, c.Leaf.Path.Pos)
 			if c.Leaf.ValuesFrom != nil {
 				d.checkRoot(c.Leaf.ValuesFrom, roots, c.Leaf.ValuesFrom.Pos)
+			}
+		}
+		if q := c.Cluster; q != nil {
+			for _, p := range []*Path{q.Name, q.Selects} {
+				if p != nil {
+					d.checkRoot(p, roots, p.Pos)
+				}
+			}
+			other := map[string]bool{clusterOther: true}
+			for r := range roots {
+				other[r] = true
+			}
+			for _, l := range q.Where {
+				if l.Path.Root != clusterOther {
+					d.errs.Add(l.Path.Pos, "path %s: a cluster.where leaf reads the candidate: its path starts at %s", l.Path.Raw, clusterOther)
+				}
+				if l.ValuesFrom != nil {
+					d.checkRoot(l.ValuesFrom, roots, l.ValuesFrom.Pos)
+				}
 			}
 		}
 	}

@@ -208,12 +208,14 @@ type Foreach struct {
 
 // Condition is a node of a violation tree: exactly one of Any, All, Not or a leaf.
 type Condition struct {
-	Pos   Pos
-	Any   []*Condition
-	All   []*Condition
-	Not   *Condition
-	Leaf  *Leaf
-	Index int // position in a depth-first walk, assigned by the compiler's numbering
+	Pos  Pos
+	Any  []*Condition
+	All  []*Condition
+	Not  *Condition
+	Leaf *Leaf
+	// Cluster asks about other objects of the cluster (cluster data).
+	Cluster *ClusterQuery
+	Index   int // position in a depth-first walk, assigned by the compiler's numbering
 }
 
 // Leaf is path-op-value. With ValuesFrom (in and notIn only) the operand is
@@ -235,4 +237,7 @@ type Test struct {
 	File   string // resolved against the article's source file
 	Object map[string]any
 	Expect string // deny, warn, audit or allow
+	// Cluster are the other objects of the cluster the test decides in
+	// (the data of cluster queries).
+	Cluster []map[string]any
 }

@@ -50,6 +50,12 @@ func (g *articleGen) usesOf(c *charter.Condition) args {
 	if c.Leaf != nil {
 		return g.r.leafUses(c.Leaf)
 	}
+	if c.Cluster != nil {
+		for _, p := range clusterPaths(c.Cluster) {
+			a = a.or(g.r.uses(p))
+		}
+		return a
+	}
 	for _, s := range c.Any {
 		a = a.or(g.usesOf(s))
 	}
@@ -115,6 +121,8 @@ func (g *articleGen) condition(c *charter.Condition) int {
 	switch {
 	case c.Leaf != nil:
 		g.leaf(n, c.Leaf, use)
+	case c.Cluster != nil:
+		g.cluster(n, c.Cluster, use)
 	case c.Not != nil:
 		sub := g.condition(c.Not)
 		f.line(0, "c%d(%s) if not %s", n, p, g.callC(sub, g.usesOf(c.Not), use))

@@ -55,6 +55,7 @@ func (a args) or(b args) args {
 // roots maps a path root to the argument it reads and the Rego that reaches it.
 type roots struct {
 	foreach string
+	other   bool // inside a cluster query: the root other is the candidate
 }
 
 func (r roots) arg(root string) (int, bool) {
@@ -65,6 +66,10 @@ func (r roots) arg(root string) (int, bool) {
 		return argPod, true
 	case "request", "oldObject":
 		return -1, true
+	case "other":
+		if r.other {
+			return -1, true
+		}
 	}
 	if root == r.foreach && root != "" {
 		return argEl, true
@@ -83,6 +88,10 @@ func (r roots) base(root string) (value, path string) {
 		return "lib.request", `"request"`
 	case "oldObject":
 		return "lib.old_object", `"oldObject"`
+	case "other":
+		if r.other {
+			return "cand", `""`
+		}
 	}
 	return "el.value", "el.path"
 }

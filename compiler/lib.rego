@@ -234,3 +234,32 @@ show(x) := json.marshal(x) if {
 witness(ws, fallback) := {"path": w.path, "value": show(w.value), "values": concat(", ", sort({show(x.value) | some x in ws}))} if {
 	w := [x | some x in ws][0]
 } else := {"path": fallback, "value": "<none>", "values": "<none>"}
+
+# Cluster data: data.charter.cluster[kind][namespace][name] holds the objects
+# (only the fields the bundle reads) a cluster query looks among; the
+# namespace of a cluster-scoped object is "".
+cluster_candidates(kind) := [{"namespace": ns, "name": name, "value": o} |
+	some ns, objs in data.charter.cluster[kind]
+	some name, o in objs
+]
+
+# is_self: a candidate is the object under review itself.
+is_self(kind_name, c) if {
+	kind == kind_name
+	c.namespace == namespace
+	c.name == object.get(resource, ["metadata", "name"], null)
+}
+
+# selector_selects: the candidate's spec.selector selects labels. Only
+# matchLabels are read: a selector with matchExpressions selects nothing.
+selector_selects(cand, labels) if {
+	is_object(labels)
+	sel := object.get(cand, ["spec", "selector"], null)
+	is_object(sel)
+	match := object.get(sel, "matchLabels", {})
+	is_object(match)
+	count(object.get(sel, "matchExpressions", [])) == 0
+	every k, v in match {
+		object.get(labels, k, null) == v
+	}
+}

@@ -142,6 +142,11 @@ func (g *articleGen) readsPod() bool {
 		if c.Leaf != nil && (c.Leaf.Path.Root == "pod" || c.Leaf.ValuesFrom != nil && c.Leaf.ValuesFrom.Root == "pod") {
 			found = true
 		}
+		if q := c.Cluster; q != nil {
+			for _, p := range clusterPaths(q) {
+				found = found || p.Root == "pod"
+			}
+		}
 		for _, s := range append(append([]*charter.Condition{}, c.Any...), c.All...) {
 			walk(s)
 		}

@@ -136,6 +136,22 @@ func (r roots) programCondition(c *charter.Condition) *programv1.Condition {
 			l.Value = nil
 		}
 		out.Leaf = l
+	case c.Cluster != nil:
+		q := c.Cluster
+		pq := &programv1.ClusterQuery{Kind: q.Kind, SameNamespace: q.SameNamespace, Op: programv1.Operator(q.Op)}
+		if q.Name != nil {
+			pq.Name = r.programPath(q.Name)
+		}
+		if constantRoot(q.Name) {
+			pq.Static = staticRest(q.Name)
+		}
+		if q.Selects != nil {
+			pq.Selects = r.programPath(q.Selects)
+		}
+		for _, l := range q.Where {
+			pq.Where = append(pq.Where, r.programCondition(&charter.Condition{Leaf: l}).Leaf)
+		}
+		out.Cluster = pq
 	case c.Not != nil:
 		out.Not = r.programCondition(c.Not)
 	case len(c.Any) > 0:

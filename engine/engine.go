@@ -45,12 +45,22 @@ type Engine struct {
 	native   *native // nil: OPA decides everything
 	bundle   *bundles.Bundle
 	revision string
+	opts     []Option
+}
+
+// WithClusterData is the engine over the same bundle and options with
+// other cluster data (see WithClusterData).
+func (e *Engine) WithClusterData(ctx context.Context, doc map[string]any) (*Engine, error) {
+	return New(ctx, e.bundle, append(append([]Option(nil), e.opts...), WithClusterData(doc))...)
 }
 
 // Option configures an Engine.
 type Option func(*options)
 
-type options struct{ opaOnly bool }
+type options struct {
+	opaOnly bool
+	cluster map[string]any
+}
 
 // OPAOnly makes OPA evaluate every article, also those the engine would
 // evaluate natively: the reference the native path is tested against.
@@ -71,9 +81,16 @@ func New(ctx context.Context, b *bundles.Bundle, opts ...Option) (*Engine, error
 	// charter allowed them (compiler.Capabilities): a bundle built any other
 	// way that calls them does not load.
 	caps := compiler.Capabilities(b.Info.AllowedBuiltins)
+	opaBundle := b.OPA
+	if o.cluster != nil {
+		var err error
+		if opaBundle, err = withCluster(b.OPA, o.cluster); err != nil {
+			return nil, err
+		}
+	}
 	q, err := rego.New(
 		rego.Query(compiler.DecisionQuery),
-		rego.ParsedBundle("charter", b.OPA),
+		rego.ParsedBundle("charter", opaBundle),
 		rego.SetRegoVersion(ast.RegoV1),
 		rego.Capabilities(caps),
 	).PrepareForEval(ctx)
@@ -82,14 +99,14 @@ func New(ctx context.Context, b *bundles.Bundle, opts ...Option) (*Engine, error
 	}
 	rq, err := rego.New(
 		rego.Query(compiler.RuntimeQuery),
-		rego.ParsedBundle("charter", b.OPA),
+		rego.ParsedBundle("charter", opaBundle),
 		rego.SetRegoVersion(ast.RegoV1),
 		rego.Capabilities(caps),
 	).PrepareForEval(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("prepare runtime query: %w", err)
 	}
-	e := &Engine{query: q, runtime: rq, bundle: b, revision: b.Revision()}
+	e := &Engine{query: q, runtime: rq, bundle: b, revision: b.Revision(), opts: opts}
 	// The program is read also when OPA decides alone: a bundle whose
 	// program this engine does not understand is refused either way.
 	if p, err := readProgram(b.Program); err != nil {
@@ -98,11 +115,16 @@ func New(ctx context.Context, b *bundles.Bundle, opts ...Option) (*Engine, error
 		if e.native, err = newNative(p); err != nil {
 			return nil, fmt.Errorf("load program: %w", err)
 		}
+		if o.cluster != nil {
+			if e.native.cluster, err = clusterValue(o.cluster); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if e.native != nil && e.native.hatch {
 		e.hatch, err = rego.New(
 			rego.Query(compiler.HatchQuery),
-			rego.ParsedBundle("charter", b.OPA),
+			rego.ParsedBundle("charter", opaBundle),
 			rego.SetRegoVersion(ast.RegoV1),
 			rego.Capabilities(caps),
 		).PrepareForEval(ctx)

@@ -44,10 +44,12 @@ func grammarCharter(t testing.TB, seed uint64) (grammarPair, bool) {
 	for _, id := range slices.Sorted(maps.Keys(b.Info.Articles)) {
 		p.kinds = append(p.kinds, b.Info.Articles[id].Kinds...)
 	}
-	if p.native, err = New(context.Background(), b); err != nil {
+	// The objects cluster queries look among.
+	cluster := WithClusterData(ClusterDocument(chartergen.Cluster(rand.New(rand.NewPCG(seed, 0x636c75)))))
+	if p.native, err = New(context.Background(), b, cluster); err != nil {
 		t.Fatalf("charter seed %d: %v", seed, err)
 	}
-	if p.opa, err = New(context.Background(), b, OPAOnly()); err != nil {
+	if p.opa, err = New(context.Background(), b, OPAOnly(), cluster); err != nil {
 		t.Fatalf("charter seed %d: %v", seed, err)
 	}
 	return p, true

@@ -23,7 +23,8 @@ type native struct {
 	scope     programv1.Scope
 	templates *podtemplate.Table // where each kind keeps its pod, from the program
 	articles  []*nativeArticle
-	hatch     bool // some article is raw Rego: OPA decides those
+	hatch     bool      // some article is raw Rego: OPA decides those
+	cluster   ast.Value // data.charter.cluster (nil: none)
 }
 
 type nativeArticle struct {
@@ -36,6 +37,7 @@ type nativeArticle struct {
 type nCond struct {
 	any, all []*nCond
 	not      *nCond
+	cluster  *nCluster
 	leaf     *programv1.Leaf
 	operand  *ast.Term // equals, notEquals, in, notIn, string operators
 	nanos    *big.Int  // lt, lte, gt, gte: the operand, as lib.nanos reads values
@@ -103,6 +105,8 @@ func convertCondition(c *programv1.Condition) (*nCond, error) {
 	out := &nCond{}
 	var err error
 	switch {
+	case c.Cluster != nil:
+		out.cluster, err = convertCluster(c.Cluster)
 	case c.Leaf != nil:
 		out.leaf = c.Leaf
 		out.over = &c.Leaf.Path

@@ -12,6 +12,8 @@ import (
 // holds is cN: whether the condition holds in s.
 func (c *nCond) holds(s scope) bool {
 	switch {
+	case c.cluster != nil:
+		return c.cluster.holds(s)
 	case c.leaf != nil && c.leaf.Op == "absent":
 		found := false
 		s.resolve(&c.leaf.Path, func(_ string, v ast.Value) bool {
@@ -155,6 +157,8 @@ type witness []elem
 
 func (c *nCond) witness(s scope) witness {
 	switch {
+	case c.cluster != nil:
+		return c.cluster.witness()
 	case c.leaf != nil && (c.leaf.Op == "absent" || c.leaf.Op == "changed"):
 		_, base, _ := s.root(c.leaf.Path.Root)
 		if c.leaf.Path.Root == programv1.RootOldObject {

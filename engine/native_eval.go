@@ -12,6 +12,7 @@ import (
 type env struct {
 	resource  ast.Value
 	old       ast.Value // lib.old_object: the request's oldObject when it is an object
+	cluster   ast.Value // data.charter.cluster: objects of the cluster, by kind, namespace and name
 	request   ast.Value
 	operation ast.Value
 	namespace ast.Value // a string for any input that names one sensibly
@@ -59,7 +60,7 @@ func getString(v ast.Value, key string, def string) (string, bool) {
 }
 
 func (n *native) env(input ast.Value) (*env, bool) {
-	e := &env{contCache: map[string][]elem{}, volCache: map[string][]elem{}}
+	e := &env{contCache: map[string][]elem{}, volCache: map[string][]elem{}, cluster: n.cluster}
 	req := get(input, "request")
 	_, reqIsObj := req.(ast.Object)
 	isReview := reqIsObj && ast.Compare(get(input, "kind"), ast.String("AdmissionReview")) == 0
@@ -254,9 +255,10 @@ func indexed(v ast.Value, base string) []elem {
 
 // scope binds the roots of one evaluation.
 type scope struct {
-	e   *env
-	pod *elem
-	el  *elem
+	e     *env
+	pod   *elem
+	el    *elem
+	other ast.Value // a cluster query's candidate
 }
 
 func (s scope) root(name programv1.Root) (ast.Value, string, bool) {
@@ -280,6 +282,11 @@ func (s scope) root(name programv1.Root) (ast.Value, string, bool) {
 			return nil, "", false
 		}
 		return s.e.old, "oldObject", true
+	case programv1.RootOther:
+		if s.other == nil {
+			return nil, "", false
+		}
+		return s.other, "", true
 	}
 	return nil, "", false
 }

@@ -56,9 +56,19 @@ func TestExamples(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
+					n, o := native, opa
+					if len(tc.Cluster) > 0 {
+						doc := engine.ClusterDocument(tc.Cluster)
+						if n, err = native.WithClusterData(ctx, doc); err != nil {
+							t.Fatal(err)
+						}
+						if o, err = opa.WithClusterData(ctx, doc); err != nil {
+							t.Fatal(err)
+						}
+					}
 					for _, obj := range objects {
-						got, gerr := native.Decide(ctx, obj)
-						want, werr := opa.Decide(ctx, obj)
+						got, gerr := n.Decide(ctx, obj)
+						want, werr := o.Decide(ctx, obj)
 						if gerr != nil || werr != nil || !reflect.DeepEqual(got, want) {
 							t.Errorf("%s/%s: native and OPA disagree\nnative: %+v (%v)\nopa:    %+v (%v)", a.ID, tc.Name, got, gerr, want, werr)
 						}

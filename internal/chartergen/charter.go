@@ -257,6 +257,10 @@ func (g *charterGen) condition(indent int, a *article, depth int) {
 	if depth >= 3 {
 		form = 5
 	}
+	if g.chance(12) {
+		g.cluster(indent, a)
+		return
+	}
 	switch form {
 	case 0, 1:
 		key := "any"
@@ -473,4 +477,57 @@ func (g *charterGen) message(a *article) string {
 		}
 	}
 	return b.String()
+}
+
+// cluster is a cluster query over the objects Cluster generates.
+func (g *charterGen) cluster(indent int, a *article) {
+	g.line(indent, "cluster:")
+	g.line(indent+1, "kind: %s", q(pick(g.r, append(append([]string{}, podKinds...), otherKinds...))))
+	if g.chance(2) {
+		g.line(indent+1, "sameNamespace: %v", g.chance(2))
+	}
+	if g.chance(3) {
+		g.line(indent+1, "name: %s", q(pick(g.r, []string{"object.metadata.name", "request.namespace", "object.spec.rules[*].host", "object.metadata.labels.tier"})))
+	}
+	if g.chance(2) {
+		g.line(indent+1, "where:")
+		for range 1 + g.r.IntN(2) {
+			switch g.r.IntN(3) {
+			case 0:
+				g.line(indent+1, "- {path: %s, op: in, valuesFrom: %s}", q("other"+pick(g.r, objectShape)), q(g.path(a, false)))
+			case 1:
+				g.line(indent+1, "- {path: %s, op: exists}", q("other"+pick(g.r, objectShape)))
+			default:
+				g.line(indent+1, "- {path: %s, op: equals, value: %s}", q("other"+pick(g.r, objectShape)), g.anyValue())
+			}
+		}
+	}
+	if g.chance(3) {
+		root := "object"
+		if a.pods {
+			root = pick(g.r, []string{"object", "pod"})
+		}
+		g.line(indent+1, "selects: %s", q(root+".metadata.labels"))
+	}
+	g.line(indent, "op: %s", pick(g.r, []string{"exists", "absent"}))
+}
+
+// Cluster returns random objects of the cluster, for the data of cluster
+// queries: objects of the inputs' vocabulary, some with a spec.selector.
+func Cluster(r *rand.Rand) []map[string]any {
+	g := &objectGen{r: r}
+	var out []map[string]any
+	for range r.IntN(8) {
+		obj := g.object(nil)
+		if g.chance(2) {
+			spec, _ := obj["spec"].(map[string]any)
+			if spec == nil {
+				spec = map[string]any{}
+				obj["spec"] = spec
+			}
+			spec["selector"] = map[string]any{"matchLabels": map[string]any{pick(r, labelKeys): pick(r, labelVals)}}
+		}
+		out = append(out, obj)
+	}
+	return out
 }

@@ -47,6 +47,11 @@ func check(ctx context.Context, e *engine.Engine, a *charter.Article, t *charter
 	if err != nil {
 		return false, err.Error()
 	}
+	if len(t.Cluster) > 0 {
+		if e, err = e.WithClusterData(ctx, engine.ClusterDocument(t.Cluster)); err != nil {
+			return false, fmt.Sprintf("cluster data: %v", err)
+		}
+	}
 	for i, obj := range objects {
 		d, err := e.Decide(ctx, obj)
 		if err != nil {

@@ -105,7 +105,7 @@ func (a *Article) validate() error {
 
 func (c *Condition) validate() error {
 	forms := 0
-	for _, has := range []bool{len(c.Any) > 0, len(c.All) > 0, c.Not != nil, c.Leaf != nil} {
+	for _, has := range []bool{len(c.Any) > 0, len(c.All) > 0, c.Not != nil, c.Leaf != nil, c.Cluster != nil} {
 		if has {
 			forms++
 		}
@@ -123,6 +123,27 @@ func (c *Condition) validate() error {
 	}
 	if c.Not != nil {
 		return c.Not.validate()
+	}
+	if q := c.Cluster; q != nil {
+		if q.Kind == "" || (q.Op != OpExists && q.Op != OpAbsent) {
+			return fmt.Errorf("a cluster query needs a kind and the operator exists or absent (kind %q, op %q)", q.Kind, q.Op)
+		}
+		for _, p := range []*Path{q.Name, q.Selects} {
+			if p != nil {
+				if err := p.validate(false); err != nil {
+					return fmt.Errorf("cluster: %w", err)
+				}
+			}
+		}
+		for _, l := range q.Where {
+			if l == nil || l.Path.Root != RootOther {
+				return errors.New("cluster: a where leaf reads the candidate (root other)")
+			}
+			if err := (&Condition{Leaf: l}).validate(); err != nil {
+				return fmt.Errorf("cluster: %w", err)
+			}
+		}
+		return nil
 	}
 	if l := c.Leaf; l != nil {
 		if !slices.Contains(Operators, l.Op) {
@@ -164,7 +185,7 @@ func (c *Condition) validate() error {
 // validate checks a path's root and steps; a message placeholder (single)
 // reaches one value, so it has no wildcards.
 func (p *Path) validate(single bool) error {
-	if !slices.Contains([]Root{RootObject, RootPod, RootElement, RootRequest, RootOldObject}, p.Root) {
+	if !slices.Contains([]Root{RootObject, RootPod, RootElement, RootRequest, RootOldObject, RootOther}, p.Root) {
 		return fmt.Errorf("unknown path root %q", p.Root)
 	}
 	for _, s := range p.Steps {

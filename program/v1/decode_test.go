@@ -48,6 +48,7 @@ func TestDecodeRefuses(t *testing.T) {
 		{"valuesFrom on equals", `"op": "equals", "value": 1.50`, `"op": "equals", "valuesFrom": {"root": "object"}`, "operator equals with valuesFrom"},
 		{"valuesFrom with an unknown root", `"op": "equals", "value": 1.50`, `"op": "in", "valuesFrom": {"root": "old"}`, `valuesFrom: unknown path root "old"`},
 		{"changed on the pod", `"op": "equals", "value": 1.50`, `"op": "changed"`, "operator changed on a path from element"},
+		{"a cluster query without a kind", `"violation": {"leaf"`, `"violation": {"cluster": {"op": "exists"}}, "x": {"leaf"`, `unknown field "x"`},
 		{"not JSON", good, `{"version": 1,`, "decode program"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -57,6 +58,29 @@ func TestDecodeRefuses(t *testing.T) {
 			_, err := Decode([]byte(strings.Replace(good, tc.from, tc.to, 1)))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestDecodeClusterQuery: a cluster query's kind, operator and where roots
+// are checked.
+func TestDecodeClusterQuery(t *testing.T) {
+	base := `{"version": 1, "scope": {}, "articles": [{"id": "A", "title": "t", "action": "deny", "severity": "high",
+ "package": "charter.articles.a", "kinds": ["Pod"], "violation": {"cluster": %s}, "message": [{"text": "x"}]}]}`
+	for _, tc := range []struct{ name, query, want string }{
+		{"good", `{"kind": "Namespace", "op": "absent", "name": {"root": "request", "steps": [{"kind": "field", "name": "namespace", "text": ".namespace"}]}, "where": [{"path": {"root": "other"}, "op": "exists"}]}`, ""},
+		{"no kind", `{"op": "exists"}`, "a cluster query needs a kind"},
+		{"another operator", `{"kind": "Namespace", "op": "equals"}`, "the operator exists or absent"},
+		{"a where leaf on the object", `{"kind": "Namespace", "op": "exists", "where": [{"path": {"root": "object"}, "op": "exists"}]}`, "a where leaf reads the candidate"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Decode([]byte(strings.Replace(base, "%s", tc.query, 1)))
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatal(err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("error = %v, want %q", err, tc.want)
 			}
 		})
 	}

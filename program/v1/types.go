@@ -97,10 +97,28 @@ const (
 
 // Condition is a violation node: exactly one of Any, All, Not or Leaf.
 type Condition struct {
-	Any  []*Condition `json:"any,omitempty"`
-	All  []*Condition `json:"all,omitempty"`
-	Not  *Condition   `json:"not,omitempty"`
-	Leaf *Leaf        `json:"leaf,omitempty"`
+	Any     []*Condition  `json:"any,omitempty"`
+	All     []*Condition  `json:"all,omitempty"`
+	Not     *Condition    `json:"not,omitempty"`
+	Leaf    *Leaf         `json:"leaf,omitempty"`
+	Cluster *ClusterQuery `json:"cluster,omitempty"`
+}
+
+// ClusterQuery asks whether some object of Kind in the cluster data
+// (data.charter.cluster[kind][namespace][name]), other than the object
+// under review, qualifies: in the object's namespace (SameNamespace), named
+// by a value of Name, satisfying every Where leaf (paths from RootOther, the
+// candidate), and whose spec.selector.matchLabels select the labels at
+// Selects. Op is exists or absent.
+type ClusterQuery struct {
+	Kind          string   `json:"kind"`
+	SameNamespace bool     `json:"sameNamespace,omitempty"`
+	Name          *Path    `json:"name,omitempty"`
+	Where         []*Leaf  `json:"where,omitempty"`
+	Selects       *Path    `json:"selects,omitempty"`
+	Op            Operator `json:"op"`
+	// Static is the finding's path: the name path up to its first wildcard.
+	Static string `json:"static,omitempty"`
 }
 
 // Leaf is path-op-value.
@@ -179,6 +197,8 @@ const (
 	// RootOldObject is the request's oldObject (UPDATE, DELETE); a path from
 	// it reaches nothing when the request has none.
 	RootOldObject Root = "oldObject"
+	// RootOther is the candidate object of a cluster query's where leaf.
+	RootOther Root = "other"
 )
 
 // Step is one step of a path. Text is how a field or index step prints in
