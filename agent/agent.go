@@ -32,6 +32,14 @@ type Options struct {
 	Kernel      KernelOptions
 	ReloadEvery time.Duration // rules and scope are re-read this often; default 10s
 	Node        string        // recorded in audit records
+	// OverridesDir holds Override files (re-read at every reload): verified
+	// overrides naming runtime articles exempt the matching pods' cgroups
+	// until they expire (break-glass). "" disables overrides. The Source
+	// must be an InfoSource (its council verifies them).
+	OverridesDir string
+	// Pods names the pods on this node; nil: the kubelet's pod log
+	// directories (KubeletPodLogs{DefaultPodLogDir}).
+	Pods PodDirectory
 }
 
 // Agent ties the kernel programs to a rule source, the audit log and metrics.
@@ -50,6 +58,7 @@ type Agent struct {
 	scopeKey string
 	lostMu   sync.Mutex
 	lastLost uint64
+	glass    breakGlass
 }
 
 // New loads the programs and fills the maps from the source and cgroups.
@@ -66,12 +75,21 @@ func New(opts Options) (*Agent, error) {
 	if opts.ReloadEvery <= 0 {
 		opts.ReloadEvery = 10 * time.Second
 	}
+	if opts.OverridesDir != "" {
+		if _, ok := opts.Source.(InfoSource); !ok {
+			return nil, fmt.Errorf("overrides need the charter's council, and rule source %s does not give it", opts.Source)
+		}
+		if opts.Pods == nil {
+			opts.Pods = KubeletPodLogs{Dir: DefaultPodLogDir}
+		}
+	}
 	opts.Kernel.Logger = opts.Logger
 	var reg prometheus.Registerer
 	if opts.Registry != nil {
 		reg = opts.Registry
 	}
 	a := &Agent{opts: opts, log: opts.Logger, metrics: NewMetrics(reg)}
+	a.glass.rearm = make(chan struct{}, 1)
 	k, err := LoadKernel(opts.Kernel)
 	if err != nil {
 		return nil, err
@@ -166,7 +184,10 @@ func (a *Agent) Reload() error {
 		a.metrics.reloads.WithLabelValues("applied").Inc()
 		a.log.Info("rules applied to kernel maps", "rules", len(rules), "mount_namespaces", len(roots), "identities", len(e.SameFile))
 	}
-	return a.refreshScope(ids)
+	if err := a.refreshScope(ids); err != nil {
+		return err
+	}
+	return a.refreshExemptions(true)
 }
 
 // scopeDirs resolves the configured cgroups to directories and ids; pods
@@ -224,6 +245,17 @@ func (a *Agent) Run(ctx context.Context) error {
 	go func() {
 		t := time.NewTicker(a.opts.ReloadEvery)
 		defer t.Stop()
+		// expiry fires when an override starts or expires, so an exemption
+		// ends on time, not at the next reload tick.
+		expiry := time.NewTimer(time.Hour)
+		expiry.Stop()
+		defer expiry.Stop()
+		arm := func() {
+			if next := a.nextExemptionChange(); !next.IsZero() {
+				expiry.Reset(time.Until(next))
+			}
+		}
+		arm()
 		for {
 			select {
 			case <-ctx.Done():
@@ -233,7 +265,13 @@ func (a *Agent) Run(ctx context.Context) error {
 				if err := a.Reload(); err != nil {
 					a.log.Error("reload failed; keeping the rules in the kernel", "err", err)
 				}
+			case <-expiry.C:
+				if err := a.refreshExemptions(false); err != nil {
+					a.log.Error("break-glass exemptions not updated", "err", err)
+				}
+			case <-a.glass.rearm:
 			}
+			arm()
 		}
 	}()
 	for {
@@ -289,7 +327,10 @@ func (a *Agent) handle(e Event) {
 	} else {
 		a.metrics.errors.WithLabelValues("cgroup").Inc()
 	}
-	a.log.Info("runtime decision", "article", rec.Article, "kind", rec.Kind, "verdict", rec.Verdict,
+	if e.Verdict == VerdictExempt {
+		rec.Override = a.exemptingOverride(filepath.Join(a.kernel.cgroupV2, rec.Cgroup), uint32(e.Rule))
+	}
+	a.log.Info("runtime decision", "article", rec.Article, "kind", rec.Kind, "verdict", rec.Verdict, "override", rec.Override,
 		"pid", rec.PID, "comm", rec.Comm, "path", rec.Path, "dest", rec.Dest, "pod", rec.PodUID, "container", rec.ContainerID)
 	if a.opts.Auditor != nil {
 		if err := a.opts.Auditor.Append(context.Background(), &rec); err != nil {

@@ -46,6 +46,13 @@ type charterEvent struct {
 	_        [4]byte
 }
 
+type charterExemptKey struct {
+	_        structs.HostLayout
+	CgroupId uint64
+	Rule     uint32
+	Pad      uint32
+}
+
 type charterIdent struct {
 	_   structs.HostLayout
 	Ino uint64
@@ -98,6 +105,7 @@ const (
 	charterMapExecAllowPath  = "exec_allow_path"
 	charterMapExecDeny       = "exec_deny"
 	charterMapExecDenyIdent  = "exec_deny_ident"
+	charterMapExempt         = "exempt"
 	charterMapNetAllowAny    = "net_allow_any"
 	charterMapNetAllowPort   = "net_allow_port"
 	charterMapNetAny         = "net_any"
@@ -186,6 +194,7 @@ type charterMapSpecs struct {
 	ExecAllowPath  *ebpf.MapSpec `ebpf:"exec_allow_path"`
 	ExecDeny       *ebpf.MapSpec `ebpf:"exec_deny"`
 	ExecDenyIdent  *ebpf.MapSpec `ebpf:"exec_deny_ident"`
+	Exempt         *ebpf.MapSpec `ebpf:"exempt"`
 	NetAllowAny    *ebpf.MapSpec `ebpf:"net_allow_any"`
 	NetAllowPort   *ebpf.MapSpec `ebpf:"net_allow_port"`
 	NetAny         *ebpf.MapSpec `ebpf:"net_any"`
@@ -232,6 +241,7 @@ type charterMaps struct {
 	ExecAllowPath  *ebpf.Map `ebpf:"exec_allow_path"`
 	ExecDeny       *ebpf.Map `ebpf:"exec_deny"`
 	ExecDenyIdent  *ebpf.Map `ebpf:"exec_deny_ident"`
+	Exempt         *ebpf.Map `ebpf:"exempt"`
 	NetAllowAny    *ebpf.Map `ebpf:"net_allow_any"`
 	NetAllowPort   *ebpf.Map `ebpf:"net_allow_port"`
 	NetAny         *ebpf.Map `ebpf:"net_any"`
@@ -253,6 +263,7 @@ func (m *charterMaps) Close() error {
 		m.ExecAllowPath,
 		m.ExecDeny,
 		m.ExecDenyIdent,
+		m.Exempt,
 		m.NetAllowAny,
 		m.NetAllowPort,
 		m.NetAny,

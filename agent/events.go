@@ -15,7 +15,7 @@ import (
 // Event is one kernel decision, decoded from the ring buffer.
 type Event struct {
 	Kind     string // exec, connect, open
-	Verdict  string // audit, monitor (a deny rule matched, reported only), denied
+	Verdict  string // audit, monitor (a deny rule matched, reported only), denied, exempt (an override lets it run)
 	Hook     string // the program that decided, e.g. tp_btf/sched_process_exec
 	Rule     int    // 1-based index into the rules last given to SetRules
 	KtimeNs  uint64
@@ -38,7 +38,11 @@ var matches = map[uint8]string{1: "listed", 2: "identity", 3: "fileless", 4: "no
 
 var kinds = map[uint8]string{1: "exec", 2: "connect", 3: "open"}
 
-var verdicts = map[uint8]string{1: "audit", 2: "monitor", 3: "denied"}
+var verdicts = map[uint8]string{1: "audit", 2: "monitor", 3: "denied", 4: VerdictExempt}
+
+// VerdictExempt: a verified override exempts the pod from the rule, so the
+// operation went on; it is reported (and audited with the override id).
+const VerdictExempt = "exempt"
 
 var hooks = map[uint8]string{
 	1: "tp_btf/sched_process_exec",

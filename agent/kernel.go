@@ -148,7 +148,7 @@ func (k *Kernel) mapReplacements() map[string]*ebpf.Map {
 		charterMapOpenWriteDeny: m.OpenWriteDeny, charterMapScope: m.Scope, charterMapScratch: m.Scratch,
 		charterMapSettings: m.Settings, charterMapExecDenyIdent: m.ExecDenyIdent, charterMapExecAllowIdent: m.ExecAllowIdent,
 		charterMapExecAllowPath: m.ExecAllowPath, charterMapNetAllowPort: m.NetAllowPort, charterMapNetAllowAny: m.NetAllowAny,
-		charterMapResolvedMntns: m.ResolvedMntns, charterMapPolicy: m.Policy,
+		charterMapResolvedMntns: m.ResolvedMntns, charterMapPolicy: m.Policy, charterMapExempt: m.Exempt,
 	}
 }
 

@@ -70,6 +70,29 @@ func (k *Kernel) SetScope(ids []uint64) error {
 	return nil
 }
 
+// Exemption exempts a cgroup and its descendants (a pod) from one rule
+// (1-based, as the rule set given to SetRules numbers them).
+type Exemption struct {
+	CgroupID uint64
+	Rule     uint32
+}
+
+// SetExemptions replaces the set of break-glass exemptions in place: the
+// new ones are added before the stale ones are removed.
+func (k *Kernel) SetExemptions(list []Exemption) error {
+	if k.maps.Exempt == nil {
+		return ErrKernelClosed
+	}
+	want := make(map[charterExemptKey]uint8, len(list))
+	for _, e := range list {
+		want[charterExemptKey{CgroupId: e.CgroupID, Rule: e.Rule}] = 1
+	}
+	if err := syncMap(k.maps.Exempt, want); err != nil {
+		return fmt.Errorf("update exempt map: %w", err)
+	}
+	return nil
+}
+
 // SetRules replaces the rule map contents with e, in place, in three steps
 // so that no exec or connect is judged by a half-written rule set: every
 // map's new entries are added or updated, then the policy (fileless rule,

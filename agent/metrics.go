@@ -11,6 +11,9 @@ type Metrics struct {
 	hook    *prometheus.GaugeVec
 	scope   prometheus.Gauge
 	errors  *prometheus.CounterVec
+
+	exemptions       prometheus.Gauge
+	overridesIgnored *prometheus.CounterVec
 }
 
 // NewMetrics registers the agent's series on reg; a nil reg registers nothing.
@@ -44,9 +47,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "charter_agent_errors_total",
 			Help: "Errors while handling events, by stage.",
 		}, []string{"stage"}),
+		exemptions: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "charter_agent_exemptions",
+			Help: "Break-glass exemptions in the kernel: (pod cgroup, rule) pairs a verified override lifts.",
+		}),
+		overridesIgnored: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "charter_agent_overrides_ignored_total",
+			Help: "Override files that do not count, by the check that failed (expired, approvals, revoked, malformed...), counted when the ignored set changes.",
+		}, []string{"check"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.events, m.denials, m.rules, m.reloads, m.hook, m.scope, m.errors)
+		reg.MustRegister(m.events, m.denials, m.rules, m.reloads, m.hook, m.scope, m.errors, m.exemptions, m.overridesIgnored)
 	}
 	return m
 }

@@ -70,6 +70,15 @@ func (s BundleSource) Rules() ([]Rule, error) {
 
 func (s BundleSource) String() string { return "bundle " + s.Path }
 
+// Info reads the bundle's compiled charter info (its council).
+func (s BundleSource) Info() (compiler.Info, error) {
+	b, err := bundles.ReadFile(s.Path)
+	if err != nil {
+		return compiler.Info{}, fmt.Errorf("read bundle: %w", err)
+	}
+	return b.Info, nil
+}
+
 // RulesFromInfo converts the runtime articles of a compiled charter's info.
 func RulesFromInfo(info compiler.Info) []Rule {
 	out := make([]Rule, 0, len(info.Runtime))

@@ -39,6 +39,7 @@ enum verdict {
 	VERDICT_AUDIT = 1,   /* rule action audit: reported only */
 	VERDICT_MONITOR = 2, /* deny rule, agent in monitor mode: reported only */
 	VERDICT_DENIED = 3,  /* deny rule enforced: killed or refused */
+	VERDICT_EXEMPT = 4,  /* a verified override exempts the task's pod from the rule: reported only */
 };
 
 enum rule_action {
@@ -169,6 +170,22 @@ struct {
 	__type(key, __u32);
 	__type(value, struct agent_config);
 } settings SEC(".maps");
+
+/* A break-glass exemption: the cgroup (a pod's) and its descendants are
+ * exempt from one rule while a verified override lasts. The agent adds and
+ * removes entries as overrides start and expire. */
+struct exempt_key {
+	__u64 cgroup_id;
+	__u32 rule; /* 1-based, as in struct rule_ref */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct exempt_key);
+	__type(value, __u8);
+} exempt SEC(".maps");
 
 /* cgroup v2 ids (directory inode numbers) in scope, with their descendants. */
 struct {
@@ -314,9 +331,30 @@ static __always_inline bool in_scope(struct agent_config *cfg)
 	return false;
 }
 
-/* verdict_for turns a rule action into what the hook does under the mode. */
+/* exempted says whether an override exempts the current task's cgroup, or
+ * one of its ancestors (the pod), from rule. Only a matched operation pays
+ * for this walk. */
+static __always_inline bool exempted(__u32 rule)
+{
+	struct exempt_key k = {.cgroup_id = bpf_get_current_cgroup_id(), .rule = rule};
+	if (bpf_map_lookup_elem(&exempt, &k))
+		return true;
+	for (int level = 0; level < MAX_ANCESTORS; level++) {
+		k.cgroup_id = bpf_get_current_ancestor_cgroup_id(level);
+		if (k.cgroup_id == 0)
+			return false;
+		if (bpf_map_lookup_elem(&exempt, &k))
+			return true;
+	}
+	return false;
+}
+
+/* verdict_for turns a rule action into what the hook does under the mode
+ * and the overrides in force. */
 static __always_inline __u8 verdict_for(struct agent_config *cfg, struct rule_ref *r)
 {
+	if (exempted(r->rule))
+		return VERDICT_EXEMPT;
 	if (r->action != ACTION_DENY)
 		return VERDICT_AUDIT;
 	return cfg->mode == MODE_ENFORCE ? VERDICT_DENIED : VERDICT_MONITOR;

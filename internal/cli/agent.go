@@ -29,6 +29,8 @@ type agentOptions struct {
 	Reload      time.Duration
 	Node        string
 	VerifyKeys  []string
+	Overrides   string
+	PodLogDir   string
 	loaderOptions
 }
 
@@ -45,6 +47,8 @@ func (o *agentOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Node, "node", os.Getenv("NODE_NAME"), "node name recorded in audit records")
 	o.loaderOptions.AddFlags(fs)
 	addVerifyKeyFlag(fs, &o.VerifyKeys)
+	fs.StringVar(&o.Overrides, "overrides", "", "directory of Override files, re-read at every --reload: a verified override naming runtime articles exempts the matching pods until it expires (break-glass)")
+	fs.StringVar(&o.PodLogDir, "pod-log-dir", agent.DefaultPodLogDir, "the kubelet's pod log directory (NAMESPACE_NAME_UID), which names the pods on this node for --overrides")
 }
 
 func newAgentCommand() *cobra.Command {
@@ -69,6 +73,7 @@ func newAgentCommand() *cobra.Command {
 			opts := agent.Options{
 				Cgroups: o.Cgroups, Mode: mode, Logger: log, Node: o.Node,
 				MetricsAddr: o.MetricsAddr, ReloadEvery: o.Reload, Kernel: agent.KernelOptions{Hooks: o.Hooks, CgroupRoot: o.CgroupRoot},
+				OverridesDir: o.Overrides, Pods: agent.KubeletPodLogs{Dir: o.PodLogDir},
 			}
 			if o.MetricsAddr != "" {
 				reg := prometheus.NewRegistry()

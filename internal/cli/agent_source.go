@@ -12,6 +12,7 @@ import (
 	"github.com/charter-dev/charter/agent"
 	"github.com/charter-dev/charter/bundles"
 	"github.com/charter-dev/charter/bundles/source"
+	"github.com/charter-dev/charter/compiler"
 	"github.com/charter-dev/charter/engine"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -61,7 +62,18 @@ type reloaderRules struct {
 var (
 	_ agent.RuleSource   = (*reloaderRules)(nil)
 	_ agent.EngineSource = (*reloaderRules)(nil)
+	_ agent.InfoSource   = (*reloaderRules)(nil)
 )
+
+// Info is the compiled charter info of the bundle in force: its council
+// verifies the agent's overrides.
+func (s *reloaderRules) Info() (compiler.Info, error) {
+	a := s.r.Current()
+	if a == nil {
+		return compiler.Info{}, fmt.Errorf("no bundle from %s is in force", s.r.Source())
+	}
+	return a.Bundle.Info, nil
+}
 
 // Rules checks the source (at most every poll interval) and returns the
 // runtime rules of the bundle in force. A refused bundle was logged and
