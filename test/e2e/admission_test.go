@@ -266,7 +266,10 @@ func TestOversizedReviews(t *testing.T) {
 			s := newScenario(t, "large-"+strings.ToLower(policy))
 			ctx := context.Background()
 			wh := startWebhook(t, charterFile)
-			s.register(wh.URL, wh.CA, policy, 3)
+			// 15 s, not deploy/'s 3 s: the point is that the review is decided,
+			// and on a loaded machine the apiserver alone may spend seconds on
+			// a 1.3 MB pod before it calls the webhook.
+			s.register(wh.URL, wh.CA, policy, 15)
 			s.probePrivileged()
 			pb := protobufClient(t)
 			create := func(p *corev1.Pod) error {

@@ -87,8 +87,12 @@ func startWebhook(t *testing.T, charterPath string) *charterWebhook {
 	s, err := webhook.New(context.Background(), webhook.Options{
 		BundlePath: charterPath,
 		CertFile:   filepath.Join(tlsDir, certs.CertFile), KeyFile: filepath.Join(tlsDir, certs.KeyFile),
-		Audit:             w.log,
-		AuditSync:         true,
+		Audit:     w.log,
+		AuditSync: true,
+		// The apiserver's timeoutSeconds bounds each call; the handler's own
+		// deadline only has to outlast it (a 15.6 MB review on a loaded CI
+		// machine takes seconds to read).
+		Timeout:           25 * time.Second,
 		ExcludeNamespaces: append([]string{"charter"}, webhook.DefaultExcludeNamespaces...),
 		Logger:            slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
