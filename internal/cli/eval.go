@@ -21,6 +21,7 @@ type evalOptions struct {
 	policyOptions
 	Output string
 	audit  auditOptions
+	data   dataOptions
 }
 
 func newEvalCommand() *cobra.Command {
@@ -44,6 +45,9 @@ func newEvalCommand() *cobra.Command {
 			}
 			e, _, err := o.load(cmd.Context())
 			if err != nil {
+				return err
+			}
+			if e, err = o.data.apply(cmd.Context(), e); err != nil {
 				return err
 			}
 			sources, readErrs := manifest.Sources(args, cmd.InOrStdin())
@@ -75,6 +79,7 @@ func newEvalCommand() *cobra.Command {
 	}
 	o.AddFlags(cmd)
 	o.audit.AddFlags(cmd.Flags())
+	o.data.AddFlags(cmd)
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "text", "output format: "+strings.Join(report.Formats(), ", "))
 	return cmd
 }

@@ -11,8 +11,9 @@ import (
 
 func newTestCommand() *cobra.Command {
 	var run string
+	var data dataOptions
 	cmd := &cobra.Command{
-		Use:   "test [--run REGEX] PATH...",
+		Use:   "test [--run REGEX] [--data PATH...] PATH...",
 		Short: "Run every article's inline tests",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -27,6 +28,10 @@ func newTestCommand() *cobra.Command {
 			o := policyOptions{Charters: args}
 			e, c, err := o.load(cmd.Context())
 			if err != nil {
+				return err
+			}
+			// A test's own cluster: objects replace --data for that test.
+			if e, err = data.apply(cmd.Context(), e); err != nil {
 				return err
 			}
 			results := testrun.Run(cmd.Context(), e, c, re)
@@ -49,5 +54,6 @@ func newTestCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&run, "run", "", "run only tests whose ARTICLE/TEST name matches this regular expression")
+	data.AddFlags(cmd)
 	return cmd
 }
