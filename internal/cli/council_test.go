@@ -133,3 +133,22 @@ func TestOverrideSignNamesTheBadShareFile(t *testing.T) {
 		})
 	}
 }
+
+// TestOneOverrideCommand: override sign joins the override command that
+// request/approve/verify/status live in; registering that command after
+// addCouncilCommands in root.go would make two, and one would hide the other.
+func TestOneOverrideCommand(t *testing.T) {
+	root := NewRoot(Streams{In: strings.NewReader(""), Out: os.Stdout, Err: os.Stderr})
+	var n int
+	for _, c := range root.Commands() {
+		if c.Name() == "override" {
+			n++
+			if sub, _, err := c.Find([]string{"sign"}); err != nil || sub.Name() != "sign" {
+				t.Errorf("override has no sign subcommand: %v", err)
+			}
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d commands named override; in root.go, call addCouncilCommands(root) after root.AddCommand(newOverrideCommand())", n)
+	}
+}
