@@ -13,6 +13,8 @@ fuzz::
 	$(GO) test ./keys $(FUZZFLAGS) -fuzz '^FuzzParsePublic$$'
 	$(GO) test ./bundles $(FUZZFLAGS) -fuzz '^FuzzVerify$$'
 	$(GO) test ./bundles $(FUZZFLAGS) -fuzz '^FuzzStrictJSON$$'
+	$(GO) test ./bundles/oci $(FUZZFLAGS) -fuzz '^FuzzParseReference$$'
+	$(GO) test ./bundles/oci $(FUZZFLAGS) -fuzz '^FuzzCheckPayload$$'
 
 # Sign and verify time beside opa build --signing-key and cosign sign-blob /
 # verify-blob, on the anti-delos and a generated 1,000-article bundle.
