@@ -46,7 +46,13 @@ type Engine struct {
 	bundle   *bundles.Bundle
 	revision string
 	opts     []Option
+	// clusterKinds are the kinds the articles' cluster queries read.
+	clusterKinds []string
 }
+
+// ClusterKinds lists the kinds the bundle's cluster queries read from
+// data.charter.cluster (sorted; none when it has no cluster query).
+func (e *Engine) ClusterKinds() []string { return e.clusterKinds }
 
 // WithClusterData is the engine over the same bundle and options with
 // other cluster data (see WithClusterData).
@@ -109,9 +115,14 @@ func New(ctx context.Context, b *bundles.Bundle, opts ...Option) (*Engine, error
 	e := &Engine{query: q, runtime: rq, bundle: b, revision: b.Revision(), opts: opts}
 	// The program is read also when OPA decides alone: a bundle whose
 	// program this engine does not understand is refused either way.
-	if p, err := readProgram(b.Program); err != nil {
+	prog, err := readProgram(b.Program)
+	if err != nil {
 		return nil, fmt.Errorf("bundle %s: %w", e.revision, err)
-	} else if p != nil && !o.opaOnly {
+	}
+	if prog != nil {
+		e.clusterKinds = prog.ClusterKinds()
+	}
+	if p := prog; p != nil && !o.opaOnly {
 		if e.native, err = newNative(p); err != nil {
 			return nil, fmt.Errorf("load program: %w", err)
 		}

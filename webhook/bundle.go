@@ -2,8 +2,10 @@ package webhook
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/charter-dev/charter/bundles"
@@ -27,6 +29,13 @@ func activate(ctx context.Context, b *bundles.Bundle) (Decider, error) {
 	e, err := engine.New(ctx, b)
 	if err != nil {
 		return nil, err
+	}
+	// The webhook has no cluster cache yet (issue 13): without the data an
+	// "exists" query never fires and an "absent" one always does, so such
+	// a bundle is refused rather than enforced other than as written.
+	if kinds := e.ClusterKinds(); len(kinds) > 0 {
+		return nil, fmt.Errorf("bundle %s has articles that query cluster data (kinds %s), which the webhook cannot supply yet; "+
+			"enforce them with charter eval --data or charter audit scan", e.Revision(), strings.Join(kinds, ", "))
 	}
 	return e, nil
 }

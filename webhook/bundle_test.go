@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -222,5 +223,19 @@ func TestHolderReloadsIncludes(t *testing.T) {
 	changed, err := h.Reload(ctx)
 	if err != nil || !changed || h.Current().Revision() == first {
 		t.Fatalf("Reload after an include changed = %v, %v (revision %s, was %s)", changed, err, h.Current().Revision(), first)
+	}
+}
+
+// TestHolderRefusesClusterQueries: the webhook has no cluster cache yet, so
+// a bundle whose articles query cluster data is refused, not enforced with
+// every "exists" false and every "absent" true.
+func TestHolderRefusesClusterQueries(t *testing.T) {
+	h := NewHolder("../examples/charters/cluster-data.yaml", HolderOptions{Logger: quiet})
+	err := h.Load(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "query cluster data (kinds ") || !strings.Contains(err.Error(), "StorageClass") {
+		t.Fatalf("Load = %v, want the cluster-data refusal naming the kinds", err)
+	}
+	if h.Ready() {
+		t.Error("ready on a refused bundle")
 	}
 }
