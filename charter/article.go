@@ -10,6 +10,8 @@ import (
 
 func (d *decoder) article(n *yaml.Node) *Article {
 	a := &Article{Pos: d.pos(n), Origin: d.file}
+	before := len(d.errs)
+	defer func() { a.Invalid = len(d.errs) > before }()
 	ok := d.fields(n, "article", map[string]func(*yaml.Node){
 		"id": func(v *yaml.Node) {
 			a.ID = d.str(v, "id")
@@ -203,6 +205,7 @@ func (d *decoder) tests(n *yaml.Node) []*Test {
 			"name": func(v *yaml.Node) { t.Name = d.str(v, "test name") },
 			"file": func(v *yaml.Node) {
 				t.File = d.str(v, "test file")
+				t.FilePos = d.pos(v)
 				if t.File != "" && !filepath.IsAbs(t.File) {
 					t.File = filepath.Join(filepath.Dir(d.file), t.File)
 				}
@@ -219,7 +222,20 @@ func (d *decoder) tests(n *yaml.Node) []*Test {
 				}
 				t.Object = obj
 			},
-			"expect": func(v *yaml.Node) { t.Expect = d.oneOf(v, "expect", d.str(v, "expect"), expectation...) },
+			"expect": func(v *yaml.Node) {
+				if v.Kind != yaml.SequenceNode {
+					t.Expect = d.oneOf(v, "expect", d.str(v, "expect"), expectation...)
+					return
+				}
+				for i, x := range d.strList(v, "expect") {
+					t.Expects = append(t.Expects, d.oneOf(v.Content[i], "expect", x, expectation...))
+				}
+				if len(t.Expects) == 0 {
+					d.errorf(v, "expect list must give one expectation per document of the test file")
+					return
+				}
+				t.Expect = t.Expects[0]
+			},
 			"cluster": func(v *yaml.Node) {
 				if v.Kind != yaml.SequenceNode {
 					d.errorf(v, "test cluster must be a list of Kubernetes objects, not %s", kindName(v))
@@ -241,6 +257,9 @@ func (d *decoder) tests(n *yaml.Node) []*Test {
 		required(d, e, "test", has, "name", "expect")
 		if has["file"] == has["object"] {
 			d.errorf(e, "test %q needs exactly one of file or object", t.Name)
+		}
+		if has["object"] && len(t.Expects) > 1 {
+			d.errorf(e, "test %q has one object but %d expectations; a list is for the documents of a file", t.Name, len(t.Expects))
 		}
 		out = append(out, t)
 	}

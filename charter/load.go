@@ -16,10 +16,40 @@ import (
 func Load(path string) (*Charter, error) {
 	l := &loader{loading: map[string]bool{}, done: map[string]*Charter{}}
 	c := l.load(path, Pos{})
-	if c != nil && len(l.errs) == 0 {
-		c, l.errs = applyOverrides(c)
+	if c != nil {
+		var errs ErrorList
+		c, errs = applyOverrides(c)
+		l.errs = append(l.errs, errs...)
 	}
 	return c, l.errs.Err()
+}
+
+// Files lists the charter files paths name: files as given, directories
+// walked recursively for .yaml/.yml files whose kind is Charter (testdata
+// folders and other documents skipped).
+func Files(paths []string) ([]string, error) {
+	var errs ErrorList
+	var files []string
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			errs.Add(Pos{File: p}, "%v", unwrapPathError(err))
+			continue
+		}
+		if !fi.IsDir() {
+			files = append(files, p)
+			continue
+		}
+		found, err := charterFiles(p)
+		if err != nil {
+			errs.Add(Pos{File: p}, "%v", err)
+		}
+		if len(found) == 0 && err == nil {
+			errs.Add(Pos{File: p}, "no charter files (kind: Charter) in this directory")
+		}
+		files = append(files, found...)
+	}
+	return files, errs.Err()
 }
 
 // applyOverrides drops every article that another article of c overrides
@@ -63,25 +93,9 @@ func applyOverrides(c *Charter) (*Charter, ErrorList) {
 // included by several of them counts once.
 func LoadPaths(paths []string) (*Charter, error) {
 	l := &loader{loading: map[string]bool{}, done: map[string]*Charter{}}
-	var files []string
-	for _, p := range paths {
-		fi, err := os.Stat(p)
-		if err != nil {
-			l.errs.Add(Pos{File: p}, "%v", unwrapPathError(err))
-			continue
-		}
-		if !fi.IsDir() {
-			files = append(files, p)
-			continue
-		}
-		found, err := charterFiles(p)
-		if err != nil {
-			l.errs.Add(Pos{File: p}, "%v", err)
-		}
-		if len(found) == 0 && err == nil {
-			l.errs.Add(Pos{File: p}, "no charter files (kind: Charter) in this directory")
-		}
-		files = append(files, found...)
+	files, err := Files(paths)
+	if err != nil {
+		l.errs = append(l.errs, err.(ErrorList)...)
 	}
 	var all []*Charter
 	for _, f := range files {
@@ -214,6 +228,7 @@ func (l *loader) load(path string, from Pos) *Charter {
 		}
 	}
 	l.readCouncilKeys(path, c.Spec.Council)
+	l.checkTestFiles(c)
 	var included []*Article
 	ids := map[string]*Article{}
 	for _, inc := range c.Spec.Include {
@@ -304,6 +319,27 @@ func (l *loader) load(path string, from Pos) *Charter {
 	}
 	l.done[key] = c
 	return c
+}
+
+// checkTestFiles reports each test file: that does not exist (or is not a
+// regular file) where the charter names it, rather than when the test runs.
+func (l *loader) checkTestFiles(c *Charter) {
+	for _, a := range c.Spec.Articles {
+		for _, t := range a.Tests {
+			if t.File == "" {
+				continue
+			}
+			fi, err := os.Stat(t.File)
+			switch {
+			case err != nil:
+				a.Invalid = true
+				l.errs.Add(t.FilePos, "test %q: file %s: %v", t.Name, t.File, unwrapPathError(err))
+			case !fi.Mode().IsRegular():
+				a.Invalid = true
+				l.errs.Add(t.FilePos, "test %q: file %s is not a regular file", t.Name, t.File)
+			}
+		}
+	}
 }
 
 // maxKeyFile bounds a council key file: a PEM public key is a few hundred bytes.

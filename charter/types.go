@@ -163,6 +163,10 @@ type Article struct {
 	Runtime          *Runtime
 	Overrides        []string // ids of articles this one replaces when both are in a charter
 	Origin           string   // file the article was written in (differs from the charter's when included)
+	// Invalid is set when the article had errors of its own while parsing:
+	// validation leaves it out of the compile phase, so the other articles'
+	// compile errors are reported together with its parse errors.
+	Invalid bool
 }
 
 // Match selects the objects and requests an article applies to.
@@ -232,12 +236,24 @@ type Leaf struct {
 
 // Test is an inline test of an article.
 type Test struct {
-	Pos    Pos
-	Name   string
-	File   string // resolved against the article's source file
-	Object map[string]any
-	Expect string // deny, warn, audit or allow
+	Pos     Pos
+	Name    string
+	File    string // resolved against the article's source file
+	FilePos Pos    // where file: is written
+	Object  map[string]any
+	Expect  string // deny, warn, audit or allow (the first of Expects for a list)
+	// Expects, when expect is a list, is one expectation per document of
+	// the test's file, in order.
+	Expects []string
 	// Cluster are the other objects of the cluster the test decides in
 	// (the data of cluster queries).
 	Cluster []map[string]any
+}
+
+// ExpectFor is the expectation for the i-th object of the test.
+func (t *Test) ExpectFor(i int) string {
+	if i < len(t.Expects) {
+		return t.Expects[i]
+	}
+	return t.Expect
 }

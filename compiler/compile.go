@@ -171,7 +171,9 @@ func Compile(c *charter.Charter) (*Output, error) {
 	}
 	parsed, perrs := parseAndFormat(out.Modules, mods)
 	errs = append(errs, perrs...)
-	if len(errs) == 0 {
+	// The modules that parsed are compiled even when others did not, so
+	// every error is reported in one pass.
+	if len(parsed) > 0 {
 		compiler := ast.NewCompiler().WithStrict(true).WithCapabilities(Capabilities(out.Info.AllowedBuiltins))
 		if compiler.Compile(parsed); compiler.Failed() {
 			for _, e := range compiler.Errors {
@@ -427,6 +429,36 @@ func parseAndFormat(modules map[string]string, mods []*module) (map[string]*ast.
 		}
 	}
 	return parsed, errs
+}
+
+// Validate loads the charter file at path on its own (includes followed) and
+// compiles it, reporting every error of every phase at once: articles with
+// errors of their own are left out of the compile phase so the others'
+// compile errors are found too.
+func Validate(path string) (*charter.Charter, *Output, error) {
+	c, err := charter.Load(path)
+	var errs charter.ErrorList
+	if err != nil {
+		errs = append(errs, err.(charter.ErrorList)...)
+	}
+	if c == nil {
+		return nil, nil, errs.Err()
+	}
+	valid := *c
+	valid.Spec.Articles = nil
+	for _, a := range c.Spec.Articles {
+		if !a.Invalid {
+			valid.Spec.Articles = append(valid.Spec.Articles, a)
+		}
+	}
+	out, err := Compile(&valid)
+	if err != nil {
+		errs = append(errs, err.(charter.ErrorList)...)
+	}
+	if len(errs) > 0 {
+		return nil, nil, errs.Err()
+	}
+	return c, out, nil
 }
 
 // CompilePaths loads the charters named by paths (files or directories,

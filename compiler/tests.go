@@ -32,13 +32,13 @@ func CompileTests(c *charter.Charter, objects TestObjects) (map[string]string, e
 			for j, obj := range objects[t] {
 				w.line(0, "# %s", strings.ReplaceAll(t.Name, "\n", " "))
 				name := fmt.Sprintf("test_%s_%d_%d", testName(t.Name), i, j)
-				if t.Expect == "allow" {
+				if t.ExpectFor(j) == "allow" {
 					w.line(0, "%s if {", name)
 					w.line(1, "count(%s.findings) == 0 with input as %s", pkg, term(obj))
 				} else {
 					w.line(0, "%s if {", name)
 					w.line(1, "some f in %s.findings with input as %s", pkg, term(obj))
-					w.line(1, "f.action == %q", t.Expect)
+					w.line(1, "f.action == %q", t.ExpectFor(j))
 				}
 				w.line(0, "}")
 				w.blank()

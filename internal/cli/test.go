@@ -3,8 +3,10 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"regexp"
 
+	"github.com/charter-dev/charter/charter"
 	"github.com/charter-dev/charter/internal/testrun"
 	"github.com/spf13/cobra"
 )
@@ -15,7 +17,10 @@ func newTestCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "test [--run REGEX] [--data PATH...] PATH...",
 		Short: "Run every article's inline tests",
-		Args:  cobra.MinimumNArgs(1),
+		Long: "Each charter file is its own charter (with what it includes); an article's tests run once,\n" +
+			"in the charter file that writes it when that file is given, else in the charter that includes it.\n" +
+			"A charter without tests is reported and passes (exit 0); --run matching no test is exit 2.",
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			batchGC()
 			var re *regexp.Regexp
@@ -25,30 +30,52 @@ func newTestCommand() *cobra.Command {
 					return badInput(fmt.Errorf("--run: %w", err))
 				}
 			}
-			o := policyOptions{Charters: args}
-			e, c, err := o.load(cmd.Context())
+			files, err := charter.Files(args)
 			if err != nil {
-				return err
+				return badInput(err)
 			}
-			// A test's own cluster: objects replace --data for that test.
-			if e, err = data.apply(cmd.Context(), e); err != nil {
-				return err
+			given := map[string]bool{}
+			for _, f := range files {
+				given[absPath(f)] = true
 			}
-			results := testrun.Run(cmd.Context(), e, c, re)
 			out := cmd.OutOrStdout()
-			failed := 0
-			for _, r := range results {
-				fmt.Fprintln(out, testrun.Format(r))
-				if !r.Passed {
-					failed++
+			var results []testrun.Result
+			for _, f := range files {
+				o := policyOptions{Charters: []string{f}}
+				e, c, err := o.load(cmd.Context())
+				if err != nil {
+					return err
+				}
+				// A test's own cluster: objects replace --data for that test.
+				if e, err = data.apply(cmd.Context(), e); err != nil {
+					return err
+				}
+				own := *c
+				own.Spec.Articles = nil
+				tests := 0
+				for _, a := range c.Spec.Articles {
+					if origin := absPath(a.Origin); origin == absPath(f) || !given[origin] {
+						own.Spec.Articles = append(own.Spec.Articles, a)
+						tests += len(a.Tests)
+					}
+				}
+				if tests == 0 {
+					fmt.Fprintf(out, "%s: no tests in charter %s\n", f, c.Metadata.Name)
+					continue
+				}
+				for _, r := range testrun.Run(cmd.Context(), e, &own, re) {
+					fmt.Fprintln(out, testrun.Format(r))
+					results = append(results, r)
 				}
 			}
 			fmt.Fprintln(out, testrun.Summary(results))
-			if failed > 0 {
-				return violation(nil)
+			for _, r := range results {
+				if !r.Passed {
+					return violation(nil)
+				}
 			}
-			if len(results) == 0 {
-				return badInput(errors.New("no tests matched"))
+			if len(results) == 0 && re != nil {
+				return badInput(errors.New("no tests matched --run"))
 			}
 			return nil
 		},
@@ -56,4 +83,11 @@ func newTestCommand() *cobra.Command {
 	cmd.Flags().StringVar(&run, "run", "", "run only tests whose ARTICLE/TEST name matches this regular expression")
 	data.AddFlags(cmd)
 	return cmd
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
 }

@@ -52,7 +52,11 @@ func check(ctx context.Context, e *engine.Engine, a *charter.Article, t *charter
 			return false, fmt.Sprintf("cluster data: %v", err)
 		}
 	}
+	if len(t.Expects) > 0 && len(t.Expects) != len(objects) {
+		return false, fmt.Sprintf("expect lists %d expectations but %s holds %d documents; give one per document", len(t.Expects), t.File, len(objects))
+	}
 	for i, obj := range objects {
+		expect := t.ExpectFor(i)
 		d, err := e.Decide(ctx, obj)
 		if err != nil {
 			return false, fmt.Sprintf("object %d: %v", i, err)
@@ -64,12 +68,12 @@ func check(ctx context.Context, e *engine.Engine, a *charter.Article, t *charter
 			}
 		}
 		switch {
-		case t.Expect == "allow" && len(got) > 0:
+		case expect == "allow" && len(got) > 0:
 			return false, fmt.Sprintf("object %d: expected allow, got %s: %s", i, got[0].Action, got[0].Message)
-		case t.Expect != "allow" && len(got) == 0:
-			return false, fmt.Sprintf("object %d: expected %s, the article found nothing", i, t.Expect)
-		case t.Expect != "allow" && got[0].Action != t.Expect:
-			return false, fmt.Sprintf("object %d: expected %s, got %s", i, t.Expect, got[0].Action)
+		case expect != "allow" && len(got) == 0:
+			return false, fmt.Sprintf("object %d: expected %s, the article found nothing", i, expect)
+		case expect != "allow" && got[0].Action != expect:
+			return false, fmt.Sprintf("object %d: expected %s, got %s", i, expect, got[0].Action)
 		}
 	}
 	return true, ""
