@@ -165,6 +165,11 @@ func (e *Engine) Decide(ctx context.Context, input any) (Decision, error) {
 // Native reports whether declarative articles are evaluated natively.
 func (e *Engine) Native() bool { return e.native != nil }
 
+// FullyNative reports whether every article is decided natively, none by
+// OPA: the decision then depends on the input and the bundle alone, never on
+// other documents an OPA store holds beside the bundle.
+func (e *Engine) FullyNative() bool { return e.native != nil && !e.native.hatch }
+
 // DecideValue evaluates an input already converted to an OPA value.
 func (e *Engine) DecideValue(ctx context.Context, input ast.Value) (Decision, error) {
 	if e.native != nil {

@@ -62,6 +62,7 @@ func NewRoot(s Streams) *cobra.Command {
 	root.AddCommand(newAuditCommand())
 	root.AddCommand(newDiffCommand())
 	root.AddCommand(newVersionCommand())
+	root.AddCommand(newOPACommand())
 	addCouncilCommands(root) // last: joins the override command if there is one
 	return root
 }
