@@ -5,7 +5,9 @@
 // keep-alive client over the same AdmissionReview corpus. It prints req/s,
 // p50, p99 and peak RSS per target, the ratios, and p99 at a fixed 500 req/s.
 // One more row runs charter's webhook with the durable audit log
-// (--audit-log --audit-sync: each answer waits for its record's fsync).
+// (--audit-log --audit-sync: each answer waits for its record's fsync), and
+// one `charter opa run` (OPA's runtime with the charter plugin) answering the
+// same POST /v1/data/charter/decision as opa-server.
 package main
 
 import (
@@ -29,6 +31,7 @@ import (
 	"github.com/charter-dev/charter/bundles"
 	"github.com/charter-dev/charter/charter"
 	"github.com/charter-dev/charter/compiler"
+	"github.com/charter-dev/charter/internal/cli"
 	"github.com/charter-dev/charter/test/bench"
 	"github.com/charter-dev/charter/test/e2e/cluster"
 	"github.com/charter-dev/charter/webhook"
@@ -44,6 +47,10 @@ const namespace = "bench"
 var syncInterval time.Duration
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "serve-charter-opa" {
+		// `charter opa run` (OPA's runtime with the charter plugin), in this binary.
+		os.Exit(cli.Run(context.Background(), append([]string{"opa"}, os.Args[2:]...), cli.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}))
+	}
 	if len(os.Args) > 1 && os.Args[1] == "serve-charter" {
 		if err := serveCharter(os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "serve-charter:", err)
@@ -59,7 +66,7 @@ func main() {
 		rate        = flag.Int("rate", 500, "requests per second in the latency run")
 		rateFor     = flag.Duration("rate-duration", 5*time.Second, "length of each latency run")
 		keep        = flag.Bool("keep", false, "keep the working directory")
-		only        = flag.String("targets", "charter,charter+audit,psa-webhook,opa-server", "targets to run, comma separated")
+		only        = flag.String("targets", "charter,charter+audit,psa-webhook,opa-server,charter-opa", "targets to run, comma separated")
 	)
 	flag.DurationVar(&syncInterval, "audit-sync-interval", 0, "charter+audit: audit.Options.MinSyncInterval, the least time between two group commits' fsyncs")
 	flag.Parse()
@@ -211,7 +218,7 @@ exemptions: {usernames: [], runtimeClasses: [], namespaces: []}
 	if err != nil {
 		return err
 	}
-	ports := make([]int, 4)
+	ports := make([]int, 5)
 	for i := range ports {
 		if ports[i], err = freePort(); err != nil {
 			return err
@@ -232,6 +239,9 @@ exemptions: {usernames: [], runtimeClasses: [], namespaces: []}
 			cmd: exec.Command(self, "serve-charter", "-bundle", bundlePath, "-tls-cert", certFile, "-tls-key", keyFile,
 				"-listen", "127.0.0.1:"+strconv.Itoa(ports[3]), "-audit-log", filepath.Join(dir, "audit.jsonl"),
 				"-audit-sync-interval", syncInterval.String())},
+		{name: "charter-opa", url: base(ports[4]) + "/v1/data/charter/decision", ready: base(ports[4]) + "/health?plugins", body: opaInput, allowed: opaAllowed,
+			cmd: exec.Command(self, "serve-charter-opa", "run", "--server", "--addr", "127.0.0.1:"+strconv.Itoa(ports[4]),
+				"--tls-cert-file", certFile, "--tls-private-key-file", keyFile, "--log-level", "error", "--charter-bundle", bundlePath)},
 	}
 	targets = slices.DeleteFunc(targets, func(t *target) bool { return !want[t.name] })
 	reviews, err := corpus(n, namespace)
@@ -302,6 +312,16 @@ exemptions: {usernames: [], runtimeClasses: [], namespaces: []}
 	fmt.Println()
 	if opaRow, ok := byName["opa-server"]; ok && haveCh {
 		fmt.Printf("charter / opa-server throughput: %.2fx (target >= 2x)\n", ch.tput.rps()/opaRow.tput.rps())
+	}
+	if co, ok := byName["charter-opa"]; ok {
+		if opaRow, ok := byName["opa-server"]; ok {
+			fmt.Printf("charter-opa (charter opa run) / opa-server throughput: %.2fx (target >= 1.5x); p99 %s vs %s (%.2fx)\n",
+				co.tput.rps()/opaRow.tput.rps(), ms(co.tput.pct(0.99)), ms(opaRow.tput.pct(0.99)), float64(co.tput.pct(0.99))/float64(opaRow.tput.pct(0.99)))
+		}
+		if haveCh {
+			fmt.Printf("charter-opa / charter webhook throughput: %.2fx; p99 %s vs %s (%.2fx)\n",
+				co.tput.rps()/ch.tput.rps(), ms(co.tput.pct(0.99)), ms(ch.tput.pct(0.99)), float64(co.tput.pct(0.99))/float64(ch.tput.pct(0.99)))
+		}
 	}
 	if psaRow, ok := byName["psa-webhook"]; ok && haveCh {
 		fmt.Printf("charter / psa-webhook throughput: %.2fx (target >= 0.5x)\n", ch.tput.rps()/psaRow.tput.rps())
