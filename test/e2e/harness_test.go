@@ -15,8 +15,11 @@ import (
 
 	"github.com/charter-dev/charter/audit"
 	"github.com/charter-dev/charter/bundles"
+	"github.com/charter-dev/charter/bundles/source"
+	"github.com/charter-dev/charter/keys/keystest"
 	"github.com/charter-dev/charter/webhook"
 	"github.com/charter-dev/charter/webhook/certs"
+	"github.com/sigstore/sigstore/pkg/signature"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -84,8 +87,13 @@ func startWebhook(t *testing.T, charterPath string) *charterWebhook {
 	if w.log, err = audit.Open(w.AuditLog, audit.Options{Sync: true}); err != nil {
 		t.Fatal(err)
 	}
+	// The webhook enforces a signed bundle and checks it with the key, as
+	// deploy/ and the demo do (#8): the charter is compiled, signed and
+	// loaded through the same verifying loader as --verify-key.
+	key := keystest.Shared(t)
 	s, err := webhook.New(context.Background(), webhook.Options{
-		BundlePath: charterPath,
+		BundlePath: signedBundle(t, charterPath, dir, key),
+		Loading:    webhook.Loading{Verify: source.Keys(key)},
 		CertFile:   filepath.Join(tlsDir, certs.CertFile), KeyFile: filepath.Join(tlsDir, certs.KeyFile),
 		Audit:     w.log,
 		AuditSync: true,
@@ -276,4 +284,27 @@ func hasAnnotationPrefix(events []map[string]string, prefix string) (string, boo
 		}
 	}
 	return "", false
+}
+
+// signedBundle compiles the charter at path into a bundle signed with key
+// (serial 1) and writes it into dir.
+func signedBundle(t *testing.T, path, dir string, key signature.SignerVerifier) string {
+	t.Helper()
+	b, _, err := bundles.FromCharters([]string{path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, err := bundles.Sign(b.Files, key, bundles.Release{Serial: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgz, err := signed.TarGz()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "bundle.tar.gz")
+	if err := os.WriteFile(out, tgz, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
