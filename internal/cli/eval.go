@@ -12,6 +12,7 @@ import (
 	"github.com/charter-dev/charter/charter"
 	"github.com/charter-dev/charter/engine"
 	"github.com/charter-dev/charter/internal/manifest"
+	"github.com/charter-dev/charter/kinds"
 	"github.com/charter-dev/charter/report"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -19,9 +20,10 @@ import (
 
 type evalOptions struct {
 	policyOptions
-	Output string
-	audit  auditOptions
-	data   dataOptions
+	Output    string
+	Namespace string // --namespace: where objects without metadata.namespace are decided
+	audit     auditOptions
+	data      dataOptions
 }
 
 func newEvalCommand() *cobra.Command {
@@ -51,7 +53,7 @@ func newEvalCommand() *cobra.Command {
 				return err
 			}
 			sources, readErrs := manifest.Sources(args, cmd.InOrStdin())
-			results, parseErrs, err := decideAll(cmd.Context(), e, sources)
+			results, parseErrs, err := decideAll(cmd.Context(), e, sources, o.Namespace)
 			if err != nil {
 				return err
 			}
@@ -81,12 +83,14 @@ func newEvalCommand() *cobra.Command {
 	o.audit.AddFlags(cmd.Flags())
 	o.data.AddFlags(cmd)
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "text", "output format: "+strings.Join(report.Formats(), ", "))
+	cmd.Flags().StringVarP(&o.Namespace, "namespace", "n", "default", "decide objects of namespaced kinds that name no metadata.namespace as if in this namespace, as kubectl apply would")
 	return cmd
 }
 
 // decideAll reads, parses and decides every source on every core with one
-// shared engine, keeping the order of sources and documents.
-func decideAll(ctx context.Context, e *engine.Engine, sources []manifest.Source) ([]report.Result, charter.ErrorList, error) {
+// shared engine, keeping the order of sources and documents. Objects of
+// namespaced kinds without a namespace are decided in namespace.
+func decideAll(ctx context.Context, e *engine.Engine, sources []manifest.Source, namespace string) ([]report.Result, charter.ErrorList, error) {
 	type outcome struct {
 		results []report.Result
 		bad     charter.ErrorList
@@ -103,7 +107,7 @@ func decideAll(ctx context.Context, e *engine.Engine, sources []manifest.Source)
 				docs, bad := sources[i].Docs()
 				o := outcome{bad: bad}
 				for _, d := range docs {
-					r, err := decideOne(ctx, e, d)
+					r, err := decideOne(ctx, e, d, namespace)
 					if err != nil {
 						o.err = errors.Join(o.err, fmt.Errorf("%s#%d: %w", d.File, d.Index, err))
 						continue
@@ -130,7 +134,8 @@ func decideAll(ctx context.Context, e *engine.Engine, sources []manifest.Source)
 	return results, bad, errors.Join(errs...)
 }
 
-func decideOne(ctx context.Context, e *engine.Engine, d manifest.Doc) (report.Result, error) {
+func decideOne(ctx context.Context, e *engine.Engine, d manifest.Doc, namespace string) (report.Result, error) {
+	d.Object = kinds.DefaultNamespace(d.Object, namespace)
 	dec, err := e.Decide(ctx, d.Object)
 	if err != nil {
 		return report.Result{}, err

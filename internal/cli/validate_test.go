@@ -38,6 +38,7 @@ func TestValidateAndTestErrors(t *testing.T) {
 	wrongDoc := write("wrongdoc.yaml", header+strings.Replace(article, "%s", ", tests: [{name: t, file: pods.yaml, expect: [allow, deny]}]", 1))
 	listForObject := write("listobject.yaml", header+strings.Replace(article, "%s", ", tests: [{name: t, object: {kind: Pod}, expect: [deny, allow]}]", 1))
 
+	shopOnly := write("shoponly.yaml", header+"  - {id: A, title: x, match: {kinds: [Pod], namespaces: [shop]}, violation: {path: object.spec.hostNetwork, op: equals, value: true}, message: m}\n")
 	cases := []struct {
 		name   string
 		args   []string
@@ -59,6 +60,8 @@ func TestValidateAndTestErrors(t *testing.T) {
 		{"expectations fewer than documents", []string{"test", wrongCount}, 1, []string{"expect lists 1 expectations but " + filepath.Join(dir, "pods.yaml") + " holds 2 documents"}, nil},
 		{"an expectation per document is checked per document", []string{"test", wrongDoc}, 1, []string{"object 0: expected allow, got deny"}, nil},
 		{"a list of expectations for one object", []string{"validate", listForObject}, 2, nil, []string{`test "t" has one object but 2 expectations`}},
+		{"a pod without a namespace is decided in --namespace", []string{"eval", "-n", "shop", "--charter", shopOnly, filepath.Join(dir, "pods.yaml")}, 1, []string{"shop"}, nil},
+		{"a pod without a namespace is in default", []string{"eval", "--charter", shopOnly, filepath.Join(dir, "pods.yaml")}, 0, nil, nil},
 		{"independent charters tested each on its own", []string{"test", independent}, 0, []string{"one.yaml: no tests in charter one", "two.yaml: no tests in charter two"}, nil},
 	}
 	for _, tc := range cases {

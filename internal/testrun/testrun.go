@@ -12,6 +12,7 @@ import (
 	"github.com/charter-dev/charter/charter"
 	"github.com/charter-dev/charter/engine"
 	"github.com/charter-dev/charter/internal/manifest"
+	"github.com/charter-dev/charter/kinds"
 )
 
 // Result is the outcome of one inline test.
@@ -79,10 +80,15 @@ func check(ctx context.Context, e *engine.Engine, a *charter.Article, t *charter
 	return true, ""
 }
 
-// Objects reads the objects of a test: its inline object, or every document of its file.
+// Namespace is where test objects of namespaced kinds without a
+// metadata.namespace are decided, as kubectl apply would send them.
+const Namespace = "default"
+
+// Objects reads the objects of a test: its inline object, or every document
+// of its file, each defaulted to Namespace when it names none.
 func Objects(t *charter.Test) ([]map[string]any, error) {
 	if t.Object != nil {
-		return []map[string]any{t.Object}, nil
+		return []map[string]any{kinds.DefaultNamespace(t.Object, Namespace)}, nil
 	}
 	data, err := os.ReadFile(t.File)
 	if err != nil {
@@ -97,7 +103,7 @@ func Objects(t *charter.Test) ([]map[string]any, error) {
 	}
 	out := make([]map[string]any, len(docs))
 	for i, d := range docs {
-		out[i] = d.Object
+		out[i] = kinds.DefaultNamespace(d.Object, Namespace)
 	}
 	return out, nil
 }
