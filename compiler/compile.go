@@ -26,6 +26,17 @@ const RuntimeQuery = "data.charter.runtime.findings"
 // DecisionQuery is the query that answers a whole decision.
 const DecisionQuery = "data.charter.decision"
 
+// OverridesRoot is the data root of verified overrides
+// (data.charter_overrides, see package overrides): outside the bundle's own
+// root, so an OPA holding the bundle keeps them in its store.
+const OverridesRoot = "charter_overrides"
+
+const overridesRoot = OverridesRoot
+
+// DecisionWithOverridesQuery answers a decision for input.review with the
+// verified overrides input.overrides in force (an object keyed by id).
+const DecisionWithOverridesQuery = DecisionQuery + " with data." + OverridesRoot + " as input.overrides with input as input.review"
+
 // HatchQuery answers the findings of the articles written in raw Rego.
 const HatchQuery = "data.charter.hatch_findings"
 
@@ -292,15 +303,30 @@ func aggregate(mods []*module) string {
 		w.line(0, "findings contains f if some f in data.charter.articles.%s.findings", m.pkg)
 		w.blank()
 	}
-	for _, kind := range []struct{ name, action string }{{"violations", "deny"}, {"warnings", "warn"}, {"audits", "audit"}} {
+	for _, kind := range []struct{ name, action string }{{"denials", "deny"}, {"warnings", "warn"}, {"audits", "audit"}} {
 		w.line(0, "%s := [f | some f in findings; f.action == %q]", kind.name, kind.action)
 		w.blank()
 	}
+	w.line(0, "# A denial that a verified override lifts is not a violation: it is")
+	w.line(0, "# reported as overridden, naming the override.")
+	w.line(0, "violations := [f | some f in denials; not override_for(f)]")
+	w.blank()
+	w.line(0, `overridden := [object.union(f, {"override": id}) | some f in denials; id := override_for(f)]`)
+	w.blank()
+	w.line(0, "# The override that lifts a denial: of the verified overrides in")
+	w.line(0, "# data.%s (written there only after their council signatures were", overridesRoot)
+	w.line(0, "# checked), the least id whose article, scope and time window match.")
+	w.line(0, "override_for(f) := min(ids) if {")
+	w.line(1, "ids := {o.id | some o in data.%s; data.charter.lib.override_matches(o, f.article)}", overridesRoot)
+	w.line(1, "count(ids) > 0")
+	w.line(0, "}")
+	w.blank()
 	w.line(0, `decision := {`)
 	w.line(1, `"allowed": count(violations) == 0,`)
 	w.line(1, `"violations": violations,`)
 	w.line(1, `"warnings": warnings,`)
 	w.line(1, `"audits": audits,`)
+	w.line(1, `"overridden": overridden,`)
 	w.line(0, "}")
 	w.blank()
 	w.line(0, "# The findings of articles written in raw Rego: the engine evaluates the")

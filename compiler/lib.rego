@@ -263,3 +263,24 @@ selector_selects(cand, labels) if {
 		object.get(labels, k, null) == v
 	}
 }
+
+# The object's name, as an override's name glob reads it.
+name := object.get(resource, ["metadata", "name"], "")
+
+# override_matches holds when the verified override o lifts article for
+# this object now: the article is one it names, the namespace and kind are
+# its scope's, the name matches its glob (* and ?), the object carries its
+# labels, and now is inside [notBefore, expires). The engine's native path
+# decides the same (engine/overrides.go).
+override_matches(o, article) if {
+	article in o.articles
+	o.scope.namespace == namespace
+	o.scope.kind == kind
+	glob.match(o.scope.name, null, name)
+	every k, v in object.get(o.scope, ["labelSelector", "matchLabels"], {}) {
+		labels[k] == v
+	}
+	now := time.now_ns()
+	o.notBeforeNs <= now
+	now < o.expiresNs
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"time"
 
 	"github.com/charter-dev/charter/bundles"
 	"github.com/charter-dev/charter/compiler"
@@ -19,6 +21,9 @@ type Finding struct {
 	Severity string `json:"severity"`
 	Message  string `json:"message"`
 	Path     string `json:"path,omitempty"`
+	// Override is the id of the verified override that lifted this denial
+	// (in Decision.Overridden only).
+	Override string `json:"override,omitempty"`
 }
 
 // Decision is data.charter.decision.
@@ -27,14 +32,31 @@ type Decision struct {
 	Violations []Finding `json:"violations"`
 	Warnings   []Finding `json:"warnings"`
 	Audits     []Finding `json:"audits"`
+	// Overridden are the denials that verified overrides lifted, each naming
+	// its override: they no longer deny, and are reported.
+	Overridden []Finding `json:"overridden"`
 }
 
-// All returns every finding: violations, then warnings, then audits.
+// All returns every finding: violations, then warnings, then audits, then
+// the overridden denials (each with its Override).
 func (d Decision) All() []Finding {
-	out := make([]Finding, 0, len(d.Violations)+len(d.Warnings)+len(d.Audits))
+	out := make([]Finding, 0, len(d.Violations)+len(d.Warnings)+len(d.Audits)+len(d.Overridden))
 	out = append(out, d.Violations...)
 	out = append(out, d.Warnings...)
-	return append(out, d.Audits...)
+	out = append(out, d.Audits...)
+	return append(out, d.Overridden...)
+}
+
+// OverrideIDs are the distinct ids of the overrides that lifted a denial,
+// in order of first use.
+func (d Decision) OverrideIDs() []string {
+	var ids []string
+	for _, f := range d.Overridden {
+		if !slices.Contains(ids, f.Override) {
+			ids = append(ids, f.Override)
+		}
+	}
+	return ids
 }
 
 // Engine holds the prepared queries over one bundle.
@@ -48,6 +70,7 @@ type Engine struct {
 	opts     []Option
 	// clusterKinds are the kinds the articles' cluster queries read.
 	clusterKinds []string
+	clock        func() time.Time
 }
 
 // ClusterKinds lists the kinds the bundle's cluster queries read from
@@ -66,7 +89,12 @@ type Option func(*options)
 type options struct {
 	opaOnly bool
 	cluster map[string]any
+	clock   func() time.Time
 }
+
+// Clock sets the clock decisions read (override time windows, and
+// time.now_ns in raw Rego); time.Now by default.
+func Clock(now func() time.Time) Option { return func(o *options) { o.clock = now } }
 
 // OPAOnly makes OPA evaluate every article, also those the engine would
 // evaluate natively: the reference the native path is tested against.
@@ -95,7 +123,7 @@ func New(ctx context.Context, b *bundles.Bundle, opts ...Option) (*Engine, error
 		}
 	}
 	q, err := rego.New(
-		rego.Query(compiler.DecisionQuery),
+		rego.Query(compiler.DecisionWithOverridesQuery),
 		rego.ParsedBundle("charter", opaBundle),
 		rego.SetRegoVersion(ast.RegoV1),
 		rego.Capabilities(caps),
@@ -112,7 +140,10 @@ func New(ctx context.Context, b *bundles.Bundle, opts ...Option) (*Engine, error
 	if err != nil {
 		return nil, fmt.Errorf("prepare runtime query: %w", err)
 	}
-	e := &Engine{query: q, runtime: rq, bundle: b, revision: b.Revision(), opts: opts}
+	e := &Engine{query: q, runtime: rq, bundle: b, revision: b.Revision(), opts: opts, clock: o.clock}
+	if e.clock == nil {
+		e.clock = time.Now
+	}
 	// The program is read also when OPA decides alone: a bundle whose
 	// program this engine does not understand is refused either way.
 	prog, err := readProgram(b.Program)
@@ -155,11 +186,17 @@ func (e *Engine) Bundle() *bundles.Bundle { return e.bundle }
 // Decide evaluates one input: a Kubernetes object or an AdmissionReview, as
 // JSON-compatible Go values (map[string]any ...).
 func (e *Engine) Decide(ctx context.Context, input any) (Decision, error) {
+	return e.DecideWith(ctx, input, nil)
+}
+
+// DecideWith evaluates one input with verified overrides in force (nil:
+// none): a denial an override lifts moves to Decision.Overridden.
+func (e *Engine) DecideWith(ctx context.Context, input any, ov *Overrides) (Decision, error) {
 	v, err := ast.InterfaceToValue(input)
 	if err != nil {
 		return Decision{}, fmt.Errorf("convert input: %w", err)
 	}
-	return e.DecideValue(ctx, v)
+	return e.DecideValueWith(ctx, v, ov)
 }
 
 // Native reports whether declarative articles are evaluated natively.
@@ -172,10 +209,20 @@ func (e *Engine) FullyNative() bool { return e.native != nil && !e.native.hatch 
 
 // DecideValue evaluates an input already converted to an OPA value.
 func (e *Engine) DecideValue(ctx context.Context, input ast.Value) (Decision, error) {
+	return e.DecideValueWith(ctx, input, nil)
+}
+
+// DecideValueWith is DecideWith for an input already converted to an OPA value.
+func (e *Engine) DecideValueWith(ctx context.Context, input ast.Value, ov *Overrides) (Decision, error) {
+	now := e.clock()
 	if e.native != nil {
-		return e.decideNative(ctx, input)
+		return e.decideNative(ctx, input, ov, now)
 	}
-	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(input))
+	wrapped := ast.NewObject(
+		ast.Item(ast.StringTerm("review"), ast.NewTerm(input)),
+		ast.Item(ast.StringTerm("overrides"), ast.NewTerm(ov.data())),
+	)
+	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(wrapped), rego.EvalTime(now))
 	if err != nil {
 		return Decision{}, fmt.Errorf("evaluate: %w", err)
 	}
@@ -205,6 +252,12 @@ func decode(v any) (Decision, error) {
 	if d.Audits, err = findings(m["audits"]); err != nil {
 		return Decision{}, err
 	}
+	d.Overridden = []Finding{}
+	if o, ok := m["overridden"]; ok { // a bundle compiled before overrides has none
+		if d.Overridden, err = findings(o); err != nil {
+			return Decision{}, err
+		}
+	}
 	return d, nil
 }
 
@@ -222,7 +275,7 @@ func findings(v any) ([]Finding, error) {
 		str := func(k string) string { s, _ := m[k].(string); return s }
 		out = append(out, Finding{
 			Article: str("article"), Title: str("title"), Action: str("action"),
-			Severity: str("severity"), Message: str("message"), Path: str("path"),
+			Severity: str("severity"), Message: str("message"), Path: str("path"), Override: str("override"),
 		})
 	}
 	return out, nil
@@ -270,13 +323,13 @@ func (e *Engine) DecideRuntime(ctx context.Context, ev RuntimeEvent) ([]Finding,
 	return findings(rs[0].Expressions[0].Value)
 }
 
-func (e *Engine) decideNative(ctx context.Context, input ast.Value) (Decision, error) {
+func (e *Engine) decideNative(ctx context.Context, input ast.Value, ov *Overrides, now time.Time) (Decision, error) {
 	if err := ctx.Err(); err != nil {
 		return Decision{}, fmt.Errorf("evaluate: %w", err)
 	}
-	set, needHatch := e.native.decide(input)
+	set, env, needHatch := e.native.decide(input)
 	if needHatch {
-		rs, err := e.hatch.Eval(ctx, rego.EvalParsedInput(input))
+		rs, err := e.hatch.Eval(ctx, rego.EvalParsedInput(input), rego.EvalTime(now))
 		if err != nil {
 			return Decision{}, fmt.Errorf("evaluate: %w", err)
 		}
@@ -294,7 +347,7 @@ func (e *Engine) decideNative(ctx context.Context, input ast.Value) (Decision, e
 			}
 		}
 	}
-	d := Decision{Allowed: true, Violations: []Finding{}, Warnings: []Finding{}, Audits: []Finding{}}
+	d := Decision{Allowed: true, Violations: []Finding{}, Warnings: []Finding{}, Audits: []Finding{}, Overridden: []Finding{}}
 	sorted := set.Sorted()
 	for i := 0; i < sorted.Len(); i++ {
 		o, ok := sorted.Elem(i).Value.(ast.Object)
@@ -320,5 +373,6 @@ func (e *Engine) decideNative(ctx context.Context, input ast.Value) (Decision, e
 			d.Audits = append(d.Audits, f)
 		}
 	}
+	liftNative(&d, env, ov, now)
 	return d, nil
 }

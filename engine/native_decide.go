@@ -330,13 +330,14 @@ func (s scope) show(p *programv1.Path) string {
 	return show(v)
 }
 
-// decide returns the findings of the declarative articles, and whether some
-// raw-Rego article matches the input (then OPA must decide those).
-func (n *native) decide(input ast.Value) (ast.Set, bool) {
+// decide returns the findings of the declarative articles, the input's
+// environment (nil when no article can apply), and whether some raw-Rego
+// article matches the input (then OPA must decide those).
+func (n *native) decide(input ast.Value) (ast.Set, *env, bool) {
 	out := ast.NewSet()
 	e, ok := n.env(input)
 	if !ok {
-		return out, false
+		return out, nil, false
 	}
 	needHatch := false
 	for _, a := range n.articles {
@@ -346,5 +347,5 @@ func (n *native) decide(input ast.Value) (ast.Set, bool) {
 		}
 		a.findings(e, out)
 	}
-	return out, needHatch
+	return out, e, needHatch
 }

@@ -1,9 +1,11 @@
-# Council overrides: the document parser and the verifier under the Go fuzzer.
+# Council overrides: the document parser, the verifier, and native-vs-Rego
+# agreement on applying verified overrides, under the Go fuzzer.
 
 .PHONY: fuzz-overrides
 
 fuzz-overrides:
 	$(GO) test ./overrides $(FUZZFLAGS) -fuzz '^FuzzParse$$'
 	$(GO) test ./overrides $(FUZZFLAGS) -fuzz '^FuzzVerify$$'
+	$(GO) test ./engine $(FUZZFLAGS) -fuzz '^FuzzOverridesNativeMatchesOPA$$'
 
 fuzz:: fuzz-overrides
