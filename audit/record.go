@@ -25,8 +25,8 @@ type Header struct {
 	// admission and in CI; audit, monitor or denied at runtime.
 	Decision string    `json:"decision"`
 	Articles []Article `json:"articles"`
-	// Override is the id of the override that changed the decision; empty
-	// when none applied. The field is always present so a reader can tell
+	// Override is the id of the override that changed the decision (ids,
+	// comma-separated, when several lifted denials); empty when none applied. The field is always present so a reader can tell
 	// "no override" from an older format.
 	Override string `json:"override"`
 }
@@ -49,6 +49,8 @@ type Article struct {
 	Severity string `json:"severity,omitempty"`
 	Message  string `json:"message,omitempty"`
 	Path     string `json:"path,omitempty"`
+	// Override is the id of the override that lifted this denial.
+	Override string `json:"override,omitempty"`
 }
 
 // Entry is a record type: any struct that embeds Header.

@@ -37,7 +37,7 @@ type ObjectRef struct {
 func auditArticles(fs []engine.Finding) []audit.Article {
 	out := make([]audit.Article, len(fs))
 	for i, f := range fs {
-		out[i] = audit.Article{ID: f.Article, Title: f.Title, Action: f.Action, Severity: f.Severity, Message: f.Message, Path: f.Path}
+		out[i] = audit.Article{ID: f.Article, Title: f.Title, Action: f.Action, Severity: f.Severity, Message: f.Message, Path: f.Path, Override: f.Override}
 	}
 	return out
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/charter-dev/charter/audit"
@@ -253,6 +254,7 @@ func (h *Handler) Decide(ctx context.Context, review *Review) (*admissionv1.Admi
 	}
 	rec.Evaluated = true
 	rec.Articles = auditArticles(dec.All())
+	rec.Override = strings.Join(dec.OverrideIDs(), ",")
 	rec.Decision = "allowed"
 	if !dec.Allowed {
 		rec.Decision = "denied"

@@ -47,7 +47,7 @@ func decidedOnly(d Decider, op string, dec engine.Decision) engine.Decision {
 	keep := func(fs []engine.Finding) []engine.Finding {
 		return slices.DeleteFunc(slices.Clone(fs), func(f engine.Finding) bool { return !decides(f) })
 	}
-	out := engine.Decision{Allowed: dec.Allowed, Violations: keep(dec.Violations), Warnings: keep(dec.Warnings), Audits: keep(dec.Audits)}
+	out := engine.Decision{Allowed: dec.Allowed, Violations: keep(dec.Violations), Warnings: keep(dec.Warnings), Audits: keep(dec.Audits), Overridden: keep(dec.Overridden)}
 	if len(dec.Violations) > 0 {
 		// A denial without a violation (a policy bug) stays a denial.
 		out.Allowed = len(out.Violations) == 0

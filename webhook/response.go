@@ -12,12 +12,18 @@ import (
 
 // Response builds the AdmissionResponse for a decision: violations deny with
 // 403 and a message naming every article, warn articles become warnings, and
-// audit articles become audit annotations keyed by article id.
+// audit articles become audit annotations keyed by article id. A denial a
+// verified override lifted becomes a warning naming the override and the
+// article, and the audit annotation "override" lists them all.
 //
 // The apiserver stores each audit annotation as "<webhook name>/<key>" and
 // drops keys that contain a "/" themselves, so the key is the bare article
 // id: with the webhook named validate.charter.dev, the audit event carries
 // validate.charter.dev/AD-010.
+// OverrideAnnotation is the audit annotation key listing the denials that
+// verified overrides lifted ("AD-001 by override debug-web-1; ...").
+const OverrideAnnotation = "override"
+
 func Response(uid types.UID, d engine.Decision) *admissionv1.AdmissionResponse {
 	r := &admissionv1.AdmissionResponse{UID: uid, Allowed: d.Allowed}
 	if !d.Allowed {
@@ -31,7 +37,12 @@ func Response(uid types.UID, d engine.Decision) *admissionv1.AdmissionResponse {
 	for _, f := range d.Warnings {
 		r.Warnings = append(r.Warnings, finding(f))
 	}
-	if len(d.Audits) > 0 {
+	var lifted []string
+	for _, f := range d.Overridden {
+		r.Warnings = append(r.Warnings, "["+f.Article+"] allowed by override "+f.Override+": "+detail(f))
+		lifted = append(lifted, f.Article+" by override "+f.Override)
+	}
+	if len(d.Audits) > 0 || len(lifted) > 0 {
 		r.AuditAnnotations = map[string]string{}
 		for _, f := range d.Audits {
 			if prev, ok := r.AuditAnnotations[f.Article]; ok {
@@ -39,6 +50,9 @@ func Response(uid types.UID, d engine.Decision) *admissionv1.AdmissionResponse {
 				continue
 			}
 			r.AuditAnnotations[f.Article] = detail(f)
+		}
+		if len(lifted) > 0 {
+			r.AuditAnnotations[OverrideAnnotation] = strings.Join(lifted, "; ")
 		}
 	}
 	return r
