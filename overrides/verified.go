@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/charter-dev/charter/compiler"
 )
 
 // DataRoot is where verified overrides sit in OPA's data document
@@ -12,7 +14,7 @@ import (
 // hold overrides in its store without the bundle owning or erasing them.
 // The compiled data.charter.decision reads it; nothing but verified
 // overrides may be written there.
-const DataRoot = "charter_overrides"
+const DataRoot = compiler.OverridesRoot
 
 // Verified is an override whose signatures, charter, scope, lifetime and
 // revocation were checked. It is the versioned wire format the decision

@@ -154,6 +154,7 @@ type wireFinding struct {
 	Severity string `json:"severity"`
 	Message  string `json:"message"`
 	Path     string `json:"path"`
+	Override string `json:"override,omitempty"` // only on overridden denials, as the Rego's object.union adds it
 }
 
 func (d wireDecision) MarshalJSON() ([]byte, error) {
@@ -162,7 +163,8 @@ func (d wireDecision) MarshalJSON() ([]byte, error) {
 		Audits     []wireFinding `json:"audits"`
 		Violations []wireFinding `json:"violations"`
 		Warnings   []wireFinding `json:"warnings"`
-	}{d.Allowed, wireFindings(d.Audits), wireFindings(d.Violations), wireFindings(d.Warnings)})
+		Overridden []wireFinding `json:"overridden"`
+	}{d.Allowed, wireFindings(d.Audits), wireFindings(d.Violations), wireFindings(d.Warnings), wireFindings(d.Overridden)})
 }
 
 func wireFindings(fs []engine.Finding) []wireFinding {

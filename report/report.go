@@ -17,6 +17,9 @@ type Violation struct {
 	Path     string `json:"path,omitempty"`   // the field, as the engine names it
 	Line     int    `json:"line,omitempty"`   // the field's line in File (0: unknown)
 	Column   int    `json:"column,omitempty"` // and its column
+	// Override names the verified override that lifted this denial (then
+	// Action is warn).
+	Override string `json:"override,omitempty"`
 }
 
 // Result is the decision on one object.

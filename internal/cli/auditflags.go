@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/charter-dev/charter/audit"
 	"github.com/charter-dev/charter/engine"
@@ -117,7 +119,10 @@ func auditResults(ctx context.Context, sink audit.Sink, e *engine.Engine, result
 			rec.Decision = "denied"
 		}
 		for _, v := range r.Violations {
-			rec.Articles = append(rec.Articles, audit.Article{ID: v.Article, Action: v.Action, Severity: v.Severity, Message: v.Message, Path: v.Path})
+			rec.Articles = append(rec.Articles, audit.Article{ID: v.Article, Action: v.Action, Severity: v.Severity, Message: v.Message, Path: v.Path, Override: v.Override})
+			if v.Override != "" && !slices.Contains(strings.Split(rec.Override, ","), v.Override) {
+				rec.Override = strings.TrimPrefix(rec.Override+","+v.Override, ",")
+			}
 		}
 		if err := sink.Append(ctx, &rec); err != nil {
 			return err

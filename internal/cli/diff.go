@@ -113,11 +113,11 @@ func (o *diffOptions) engine(ctx context.Context, flag, path string) (*engine.En
 func diffManifests(cmd *cobra.Command, args []string, oldE, newE *engine.Engine, d *report.Diff) (charter.ErrorList, error) {
 	sources, bad := manifest.Sources(args, cmd.InOrStdin())
 	// Standard input was read once into its Source: both passes parse it.
-	olds, parseErrs, err := decideAll(cmd.Context(), oldE, sources, "default")
+	olds, parseErrs, err := decideAll(cmd.Context(), oldE, nil, sources, "default")
 	if err != nil {
 		return nil, err
 	}
-	news, _, err := decideAll(cmd.Context(), newE, sources, "default")
+	news, _, err := decideAll(cmd.Context(), newE, nil, sources, "default")
 	if err != nil {
 		return nil, err
 	}

@@ -63,6 +63,7 @@ func NewRoot(s Streams) *cobra.Command {
 	root.AddCommand(newDiffCommand())
 	root.AddCommand(newVersionCommand())
 	root.AddCommand(newOPACommand())
+	root.AddCommand(newOverrideCommand())
 	addCouncilCommands(root) // last: joins the override command if there is one
 	return root
 }

@@ -64,7 +64,7 @@ func newAuditScanCommand() *cobra.Command {
 			var readErrs error
 			if len(args) > 0 {
 				sources, bad := manifest.Sources(args, cmd.InOrStdin())
-				rs, parseErrs, err := decideAll(cmd.Context(), e, sources, "default")
+				rs, parseErrs, err := decideAll(cmd.Context(), e, nil, sources, "default")
 				if err != nil {
 					return err
 				}

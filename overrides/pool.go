@@ -1,0 +1,160 @@
+package overrides
+
+import (
+	"errors"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Ignored is an override that does not count, and why.
+type Ignored struct {
+	Source string
+	ID     string
+	Check  Check // CheckMalformed for a file that could not be read
+	Err    error
+}
+
+// Evaluation is the outcome of verifying every document of a pool against
+// one charter at one time: the verified set in force and the ignored ones.
+type Evaluation struct {
+	Set     Set
+	Ignored []Ignored
+	// Until is when the outcome may next change by the clock alone (an
+	// override becoming valid or expiring); zero when never.
+	Until    time.Time
+	verifier *Verifier
+	gen      uint64
+}
+
+// Evaluate verifies entries against v at now.
+func Evaluate(v *Verifier, entries []Entry, now time.Time) *Evaluation {
+	ev := &Evaluation{verifier: v}
+	var verified []*Verified
+	sources := map[*Verified]string{}
+	for _, e := range entries {
+		if e.Err != nil || e.Doc == nil {
+			err := e.Err
+			if err == nil {
+				err = errors.New("no document")
+			}
+			ev.Ignored = append(ev.Ignored, Ignored{Source: e.Source, Check: CheckMalformed, Err: err})
+			continue
+		}
+		d := e.Doc
+		ev.soonest(d.Spec.NotBefore, now)
+		ev.soonest(d.Spec.Expires, now)
+		ok, err := v.Verify(d, now)
+		if err != nil {
+			check := Check("error")
+			var f *Failure
+			if errors.As(err, &f) {
+				check = f.Check
+			}
+			ev.Ignored = append(ev.Ignored, Ignored{Source: e.Source, ID: d.ID(), Check: check, Err: err})
+			continue
+		}
+		verified = append(verified, ok)
+		sources[ok] = e.Source
+	}
+	set, conflicts := NewSet(verified)
+	ev.Set = set
+	for _, c := range conflicts {
+		ev.Ignored = append(ev.Ignored, Ignored{Source: sources[c], ID: c.ID, Check: CheckConflict,
+			Err: &Failure{ID: c.ID, Check: CheckConflict, Reason: "another verified override has this id and says something else"}})
+	}
+	slices.SortFunc(ev.Ignored, func(a, b Ignored) int { return strings.Compare(a.Source, b.Source) })
+	return ev
+}
+
+// CheckConflict: two verified overrides share an id but differ; neither counts.
+const CheckConflict Check = "conflict"
+
+// soonest keeps the earliest instant after now at which an outcome flips.
+func (ev *Evaluation) soonest(t, now time.Time) {
+	if t.After(now) && (ev.Until.IsZero() || t.Before(ev.Until)) {
+		ev.Until = t
+	}
+}
+
+// IgnoredByCheck counts the ignored overrides by failed check.
+func (ev *Evaluation) IgnoredByCheck() map[Check]int {
+	out := map[Check]int{}
+	for _, i := range ev.Ignored {
+		out[i.Check]++
+	}
+	return out
+}
+
+// Pool holds the override documents of an enforcement point, from any
+// number of origins (a directory, the cluster's Override objects), and
+// verifies them against the charter in force, again whenever a document,
+// the charter or the clock may change the outcome.
+type Pool struct {
+	mu      sync.Mutex
+	origins map[string]map[string]Entry // origin -> key -> entry
+	gen     uint64
+	last    *Evaluation
+	// OnEvaluate, when set, sees each new evaluation (for logs and metrics).
+	OnEvaluate func(*Evaluation)
+}
+
+// NewPool returns an empty pool.
+func NewPool() *Pool { return &Pool{origins: map[string]map[string]Entry{}} }
+
+// Replace sets every entry of one origin (a directory read again).
+func (p *Pool) Replace(origin string, entries []Entry) {
+	m := make(map[string]Entry, len(entries))
+	for _, e := range entries {
+		m[e.Source] = e
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.origins[origin] = m
+	p.gen++
+}
+
+// Put sets one entry of an origin (an object added or changed).
+func (p *Pool) Put(origin string, e Entry) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.origins[origin] == nil {
+		p.origins[origin] = map[string]Entry{}
+	}
+	p.origins[origin][e.Source] = e
+	p.gen++
+}
+
+// Delete removes one entry of an origin (an object deleted).
+func (p *Pool) Delete(origin, source string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.origins[origin], source)
+	p.gen++
+}
+
+// Evaluate verifies the pool's documents against v at now, reusing the last
+// evaluation while neither the documents, nor v, nor the clock (past
+// Evaluation.Until) changed it.
+func (p *Pool) Evaluate(v *Verifier, now time.Time) *Evaluation {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if l := p.last; l != nil && l.verifier == v && l.gen == p.gen && (l.Until.IsZero() || now.Before(l.Until)) {
+		return l
+	}
+	var entries []Entry
+	for _, origin := range slices.Sorted(maps.Keys(p.origins)) {
+		for _, key := range slices.Sorted(maps.Keys(p.origins[origin])) {
+			entries = append(entries, p.origins[origin][key])
+		}
+	}
+	ev := Evaluate(v, entries, now)
+	ev.gen = p.gen
+	p.last = ev
+	if p.OnEvaluate != nil {
+		p.OnEvaluate(ev)
+	}
+	return ev
+}
