@@ -161,10 +161,10 @@ func (d wireDecision) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		Allowed    bool          `json:"allowed"`
 		Audits     []wireFinding `json:"audits"`
+		Overridden []wireFinding `json:"overridden"`
 		Violations []wireFinding `json:"violations"`
 		Warnings   []wireFinding `json:"warnings"`
-		Overridden []wireFinding `json:"overridden"`
-	}{d.Allowed, wireFindings(d.Audits), wireFindings(d.Violations), wireFindings(d.Warnings), wireFindings(d.Overridden)})
+	}{d.Allowed, wireFindings(d.Audits), wireFindings(d.Overridden), wireFindings(d.Violations), wireFindings(d.Warnings)})
 }
 
 func wireFindings(fs []engine.Finding) []wireFinding {

@@ -84,7 +84,7 @@ func TestWireDecision(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"result":{"allowed":false,"audits":[],"violations":[{"article":"A","title":"","action":"deny","severity":"high","message":"m","path":""}],"warnings":[]}}`
+	want := `{"result":{"allowed":false,"audits":[],"overridden":[],"violations":[{"article":"A","title":"","action":"deny","severity":"high","message":"m","path":""}],"warnings":[]}}`
 	if string(out) != want {
 		t.Errorf("got  %s\nwant %s", out, want)
 	}
