@@ -146,9 +146,15 @@ func TestStatusCannotRemoveLabels(t *testing.T) {
 		t.Errorf("labels = %v after the denied status patch", got.Labels)
 	}
 
+	// A PATCH decided on the apiserver's watch-cached object is decided
+	// again when the cache was stale (etcd3 GuaranteedUpdate re-reads and
+	// retries after an error), so repeated identical decisions count once.
 	var statusRecords []string
 	for _, r := range wh.auditRecords(t) {
 		if r.Object.Name == "owned" && r.Object.SubResource == "status" {
+			if n := len(statusRecords); n > 0 && statusRecords[n-1] == r.Decision {
+				continue
+			}
 			statusRecords = append(statusRecords, r.Decision)
 		}
 	}
