@@ -432,7 +432,7 @@ func decodeDecision(raw json.RawMessage) (engine.Decision, error) {
 	}
 	for k := range keys {
 		switch k {
-		case "allowed", "violations", "warnings", "audits":
+		case "allowed", "violations", "warnings", "audits", "overridden":
 		default:
 			return engine.Decision{}, fmt.Errorf("unexpected decision key %q", k)
 		}
@@ -443,7 +443,7 @@ func decodeDecision(raw json.RawMessage) (engine.Decision, error) {
 	if err := dec.Decode(&d); err != nil {
 		return d, err
 	}
-	if d.Violations == nil || d.Warnings == nil || d.Audits == nil {
+	if d.Violations == nil || d.Warnings == nil || d.Audits == nil || d.Overridden == nil {
 		return d, fmt.Errorf("decision lacks a findings list: %s", raw)
 	}
 	return d, nil
