@@ -7,8 +7,9 @@ import (
 	"testing"
 )
 
-// TestEvalData: --data gives eval and test the cluster's objects; without
-// it the StorageClass is unknown; bad --data is bad input (exit 2).
+// TestEvalData: --data gives eval, test and scan of files the cluster's
+// objects; without it (or --empty-cluster) a charter with cluster queries
+// is refused, naming the kinds; bad --data is bad input (exit 2).
 func TestEvalData(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, text string) string {
@@ -34,7 +35,14 @@ func TestEvalData(t *testing.T) {
 		code   int
 		output string
 	}{
-		{"no data: the StorageClass is unknown", []string{"eval", "--charter", clusterCharter, pvc}, 1, "StorageClass fast does not exist"},
+		{"no data is refused, naming the kinds", []string{"eval", "--charter", clusterCharter, pvc}, 2,
+			"articles of this charter query cluster data (kinds Ingress, Namespace, PodDisruptionBudget, Service, StorageClass): give those objects with --data"},
+		{"--empty-cluster: the StorageClass is unknown", []string{"eval", "--charter", clusterCharter, "--empty-cluster", pvc}, 1, "StorageClass fast does not exist"},
+		{"--data and --empty-cluster", []string{"eval", "--charter", clusterCharter, "--empty-cluster", "--data", classes, pvc}, 2, "give --data or --empty-cluster, not both"},
+		{"scan of files without data is refused", []string{"audit", "scan", "--charter", clusterCharter, pvc}, 2, "query cluster data (kinds Ingress, Namespace"},
+		{"scan of files with --data", []string{"audit", "scan", "--charter", clusterCharter, "--data", classes, pvc}, 0, "data"},
+		{"scan of files with --empty-cluster", []string{"audit", "scan", "--charter", clusterCharter, "--empty-cluster", pvc}, 1, "StorageClass fast does not exist"},
+		{"a charter without cluster queries needs no data", []string{"eval", "--charter", "../../examples/charters/container-limits.yaml", pvc}, 0, ""},
 		{"the StorageClass in --data", []string{"eval", "--charter", clusterCharter, "--data", classes, pvc}, 0, ""},
 		{"test with --data", []string{"test", "--data", classes, clusterCharter}, 0, "12 passed, 0 failed"},
 		{"--data without objects", []string{"eval", "--charter", clusterCharter, "--data", empty, pvc}, 2, "--data: no Kubernetes objects"},

@@ -51,7 +51,7 @@ func newEvalCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if e, err = o.data.apply(cmd.Context(), e); err != nil {
+			if e, err = o.data.require(cmd.Context(), e); err != nil {
 				return err
 			}
 			sources, readErrs := manifest.Sources(args, cmd.InOrStdin())
@@ -87,7 +87,7 @@ func newEvalCommand() *cobra.Command {
 	}
 	o.AddFlags(cmd)
 	o.audit.AddFlags(cmd.Flags())
-	o.data.AddFlags(cmd)
+	o.data.AddRequiredFlags(cmd)
 	o.overrides.AddFlags(cmd)
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "text", "output format: "+strings.Join(report.Formats(), ", "))
 	cmd.Flags().StringVarP(&o.Namespace, "namespace", "n", "default", "decide objects of namespaced kinds that name no metadata.namespace as if in this namespace, as kubectl apply would")

@@ -19,11 +19,13 @@ type scanOptions struct {
 	clusterOptions
 	Output string
 	Apply  bool
+	data   dataOptions
 }
 
 func (o *scanOptions) AddFlags(cmd *cobra.Command) {
 	o.policyOptions.AddFlags(cmd)
 	o.clusterOptions.AddFlags(cmd)
+	o.data.AddRequiredFlags(cmd)
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "text", "output format: "+strings.Join(report.Formats(), ", "))
 	cmd.Flags().BoolVar(&o.Apply, "apply", false, "write the PolicyReports to the cluster (server-side apply, field manager charter); without it the scan never writes")
 }
@@ -63,6 +65,9 @@ func newAuditScanCommand() *cobra.Command {
 			var results []report.Result
 			var readErrs error
 			if len(args) > 0 {
+				if e, err = o.data.require(cmd.Context(), e); err != nil {
+					return err
+				}
 				sources, bad := manifest.Sources(args, cmd.InOrStdin())
 				rs, parseErrs, err := decideAll(cmd.Context(), e, nil, sources, "default")
 				if err != nil {
@@ -78,6 +83,12 @@ func newAuditScanCommand() *cobra.Command {
 			} else {
 				c, err := o.clusterOptions.connect()
 				if err != nil {
+					return badInput(err)
+				}
+				if len(o.data.Paths) > 0 || o.data.Empty {
+					return badInput(errors.New("a live scan reads cluster data from the cluster; --data and --empty-cluster are for scans of files"))
+				}
+				if e, err = liveClusterData(cmd.Context(), c, e, o.ChunkSize, cmd.ErrOrStderr()); err != nil {
 					return badInput(err)
 				}
 				results, err = scanCluster(cmd.Context(), c, o.clusterOptions, e, newProgress(cmd.ErrOrStderr()))
