@@ -46,7 +46,7 @@ func openAudit(path string, sync bool) (audit.Sink, func() error, error) {
 	case "-":
 		return audit.NewJSONLines(os.Stdout), none, nil
 	}
-	l, err := audit.Open(path, audit.Options{Sync: sync})
+	l, err := audit.Open(path, audit.Options{Sync: sync, MinSyncInterval: audit.DefaultMinSyncInterval})
 	if err != nil {
 		return nil, none, err
 	}

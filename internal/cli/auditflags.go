@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/charter-dev/charter/audit"
 	"github.com/charter-dev/charter/engine"
@@ -22,16 +23,18 @@ import (
 // auditOptions are the audit log flags every enforcement command shares
 // (webhook serve, eval, agent run).
 type auditOptions struct {
-	Log     string
-	Key     string
-	Sync    bool
-	MaxSize string
+	Log          string
+	Key          string
+	Sync         bool
+	SyncInterval time.Duration
+	MaxSize      string
 }
 
 func (o *auditOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Log, "audit-log", "", "append every decision to this tamper-evident log (JSON lines, Merkle tree, checkpoints); - writes plain JSON lines to stdout")
 	fs.StringVar(&o.Key, "audit-key", "", "cosign-format private key signing the log's checkpoints (password from $COSIGN_PASSWORD)")
 	fs.BoolVar(&o.Sync, "audit-sync", false, "acknowledge a decision only once its record is on disk (fsync, group commit)")
+	fs.DurationVar(&o.SyncInterval, "audit-sync-interval", audit.DefaultMinSyncInterval, "with --audit-sync, the least time between two fsyncs: records arriving meanwhile join the next group (0: fsync as soon as the previous one ends)")
 	fs.StringVar(&o.MaxSize, "audit-max-size", "", "rotate the log file at this size, e.g. 100Mi; one tree spans every file")
 }
 
@@ -52,7 +55,10 @@ func (o *auditOptions) open(stdout, stderr io.Writer) (audit.Sink, func() error,
 		}
 		return audit.NewJSONLines(stdout), none, nil
 	}
-	opts := audit.Options{Sync: o.Sync}
+	if o.SyncInterval < 0 {
+		return nil, none, fmt.Errorf("--audit-sync-interval %s: want 0 or more", o.SyncInterval)
+	}
+	opts := audit.Options{Sync: o.Sync, MinSyncInterval: o.SyncInterval}
 	if o.MaxSize != "" {
 		q, err := resource.ParseQuantity(o.MaxSize)
 		if err != nil || q.Sign() <= 0 {

@@ -21,6 +21,13 @@ type result struct {
 
 func (r result) rps() float64 { return float64(r.requests) / r.elapsed.Seconds() }
 
+// add is the result of r and o run one after the other.
+func (r result) add(o result) result {
+	lat := slices.Concat(r.lat, o.lat)
+	slices.Sort(lat)
+	return result{requests: r.requests + o.requests, errors: r.errors + o.errors, elapsed: r.elapsed + o.elapsed, lat: lat}
+}
+
 func (r result) pct(p float64) time.Duration {
 	if len(r.lat) == 0 {
 		return 0

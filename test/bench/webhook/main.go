@@ -46,6 +46,9 @@ const namespace = "bench"
 // syncInterval is passed to the charter+audit target.
 var syncInterval time.Duration
 
+// auditRounds is the number of alternated rounds of the audit ratio.
+var auditRounds int
+
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "serve-charter-opa" {
 		// `charter opa run` (OPA's runtime with the charter plugin), in this binary.
@@ -68,7 +71,8 @@ func main() {
 		keep        = flag.Bool("keep", false, "keep the working directory")
 		only        = flag.String("targets", "charter,charter+audit,psa-webhook,opa-server,charter-opa", "targets to run, comma separated")
 	)
-	flag.DurationVar(&syncInterval, "audit-sync-interval", 0, "charter+audit: audit.Options.MinSyncInterval, the least time between two group commits' fsyncs")
+	flag.DurationVar(&syncInterval, "audit-sync-interval", audit.DefaultMinSyncInterval, "charter+audit: --audit-sync-interval, the least time between two group commits' fsyncs")
+	flag.IntVar(&auditRounds, "audit-rounds", 3, "alternated rounds of charter and charter+audit, at the corpus concurrency and at 4x it (0: none)")
 	flag.Parse()
 	if err := run(*policy, *n, *concurrency, *duration, *rate, *rateFor, *keep, strings.Split(*only, ",")); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -264,6 +268,7 @@ exemptions: {usernames: [], runtimeClasses: [], namespaces: []}
 	var rows []row
 	byName := map[string]row{}
 	auditLine := ""
+	kept := map[string]*target{}
 	for _, t := range targets {
 		if err := t.start(dir); err != nil {
 			return err
@@ -297,7 +302,16 @@ exemptions: {usernames: [], runtimeClasses: [], namespaces: []}
 		atRate := fixedRate(client, t, bodies, rate, rateFor)
 		rows = append(rows, row{name: t.name, denied: denied, tput: tput, atRate: atRate, rss: t.peakRSS(), cpuPerReq: cpu / time.Duration(max(tput.requests, 1))})
 		byName[t.name] = rows[len(rows)-1]
+		if t.name == "charter" || t.name == "charter+audit" {
+			kept[t.name] = t // for the alternated audit ratio below
+			defer t.stop()
+			continue
+		}
 		t.stop()
+	}
+	var ratios []auditRatio
+	if plain, durable := kept["charter"], kept["charter+audit"]; plain != nil && durable != nil && auditRounds > 0 {
+		ratios = measureAuditRatio(client, plain, durable, reviews, []int{concurrency, 4 * concurrency}, auditRounds, duration/2)
 	}
 
 	fmt.Printf("\nadmission webhooks, %d AdmissionReviews (Pods and Deployments, half violating PSS restricted), HTTPS keep-alive, %d in flight, GOMAXPROCS=%d, load average %s\n",
@@ -335,6 +349,12 @@ exemptions: {usernames: [], runtimeClasses: [], namespaces: []}
 	}
 	if auditLine != "" {
 		fmt.Println(auditLine)
+	}
+	if len(ratios) > 0 {
+		fmt.Printf("charter+audit / charter, both servers up, %d alternated rounds of %s each (min fsync interval %s):\n", auditRounds, duration/2, syncInterval)
+		for _, r := range ratios {
+			fmt.Println("  " + r.String())
+		}
 	}
 	fmt.Println("CPU/req: the server process's CPU time (user + system) per request in the throughput run.")
 	fmt.Println("denied: of the corpus; the PSA webhook only warns on Deployments (it enforces on Pods), charter and opa deny both.")
