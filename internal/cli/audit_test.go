@@ -120,6 +120,7 @@ func TestAuditCommandErrors(t *testing.T) {
 		{"bad record number", []string{"audit", "prove", "log", "--record", "-3"}, "want a record number"},
 		{"key without log", []string{"eval", "--charter", "../../policies/anti-delos.yaml", "--audit-sync", "../../examples/manifests/"}, "need --audit-log"},
 		{"bad max size", []string{"eval", "--charter", "../../policies/anti-delos.yaml", "--audit-log", filepath.Join(dir, "a"), "--audit-max-size", "lots", "../../examples/manifests/"}, "want a size"},
+		{"negative sync interval", []string{"eval", "--charter", "../../policies/anti-delos.yaml", "--audit-log", filepath.Join(dir, "b"), "--audit-sync", "--audit-sync-interval", "-1ms", "../../examples/manifests/"}, "want 0 or more"},
 		{"stdout with key", []string{"eval", "--charter", "../../policies/anti-delos.yaml", "--audit-log", "-", "--audit-key", "k", "../../examples/manifests/"}, "need a file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
