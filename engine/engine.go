@@ -9,6 +9,7 @@ import (
 
 	"github.com/charter-dev/charter/bundles"
 	"github.com/charter-dev/charter/compiler"
+	programv1 "github.com/charter-dev/charter/program/v1"
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 )
@@ -69,8 +70,10 @@ type Engine struct {
 	revision string
 	opts     []Option
 	// clusterKinds are the kinds the articles' cluster queries read.
-	clusterKinds []string
-	clock        func() time.Time
+	clusterKinds    []string
+	clusterArticles []ClusterArticle
+	clusterFields   map[string][]programv1.Path
+	clock           func() time.Time
 }
 
 // ClusterKinds lists the kinds the bundle's cluster queries read from
@@ -89,6 +92,7 @@ type Option func(*options)
 type options struct {
 	opaOnly bool
 	cluster map[string]any
+	view    ClusterView
 	clock   func() time.Time
 }
 
@@ -152,6 +156,7 @@ func New(ctx context.Context, b *bundles.Bundle, opts ...Option) (*Engine, error
 	}
 	if prog != nil {
 		e.clusterKinds = prog.ClusterKinds()
+		e.clusterArticles, e.clusterFields = clusterInfo(prog)
 	}
 	if p := prog; p != nil && !o.opaOnly {
 		if e.native, err = newNative(p); err != nil {
@@ -162,6 +167,10 @@ func New(ctx context.Context, b *bundles.Bundle, opts ...Option) (*Engine, error
 				return nil, err
 			}
 		}
+		e.native.view = o.view
+	}
+	if o.view != nil && e.native == nil && len(e.clusterKinds) > 0 {
+		return nil, errors.New("engine: a cluster view needs the native evaluator (not OPAOnly)")
 	}
 	if e.native != nil && e.native.hatch {
 		e.hatch, err = rego.New(

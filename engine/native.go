@@ -23,8 +23,9 @@ type native struct {
 	scope     programv1.Scope
 	templates *podtemplate.Table // where each kind keeps its pod, from the program
 	articles  []*nativeArticle
-	hatch     bool      // some article is raw Rego: OPA decides those
-	cluster   ast.Value // data.charter.cluster (nil: none)
+	hatch     bool        // some article is raw Rego: OPA decides those
+	cluster   ast.Value   // data.charter.cluster (nil: none)
+	view      ClusterView // when set, read instead of cluster at each decision
 }
 
 type nativeArticle struct {

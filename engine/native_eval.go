@@ -60,7 +60,7 @@ func getString(v ast.Value, key string, def string) (string, bool) {
 }
 
 func (n *native) env(input ast.Value) (*env, bool) {
-	e := &env{contCache: map[string][]elem{}, volCache: map[string][]elem{}, cluster: n.cluster}
+	e := &env{contCache: map[string][]elem{}, volCache: map[string][]elem{}, cluster: n.clusterNow()}
 	req := get(input, "request")
 	_, reqIsObj := req.(ast.Object)
 	isReview := reqIsObj && ast.Compare(get(input, "kind"), ast.String("AdmissionReview")) == 0
