@@ -43,8 +43,12 @@ func FromOutput(out *compiler.Output) (Files, error) {
 	}
 	files["data.json"] = append(data, '\n')
 	m := Manifest{
-		Revision:    files.digest(),
-		Roots:       []string{"charter"},
+		Revision: files.digest(),
+		// The bundle owns the overrides root too, though it ships nothing
+		// there: OPA then refuses writes to it through its REST API, and
+		// activation erases whatever data a caller put there, so only a
+		// loader that verifies overrides (charter's) can fill it.
+		Roots:       []string{"charter", compiler.OverridesRoot},
 		RegoVersion: 1,
 		Metadata: map[string]any{"charter": map[string]any{
 			"name":    out.Info.Name,

@@ -27,8 +27,11 @@ const RuntimeQuery = "data.charter.runtime.findings"
 const DecisionQuery = "data.charter.decision"
 
 // OverridesRoot is the data root of verified overrides
-// (data.charter_overrides, see package overrides): outside the bundle's own
-// root, so an OPA holding the bundle keeps them in its store.
+// (data.charter_overrides, see package overrides). The bundle's manifest
+// claims it beside charter (bundles.FromOutput) though it ships nothing
+// there: stock OPA then refuses writes to it through its REST API and erases
+// it when it activates the bundle, so only charter's own loaders, which
+// verify every override against the bundle's council, fill it.
 const OverridesRoot = "charter_overrides"
 
 const overridesRoot = OverridesRoot
@@ -343,7 +346,10 @@ func aggregate(mods []*module) string {
 		w.line(0, "hatch_findings := set()")
 		w.blank()
 	}
-	w.line(0, `deny contains sprintf("%%s: %%s", [f.article, f.message]) if some f in violations`)
+	w.line(0, "# conftest's deny reads every denial, never data.%s: conftest loads", overridesRoot)
+	w.line(0, "# any --data file into that path unchecked, so under conftest no override")
+	w.line(0, "# counts (charter eval --overrides and conftest charter verify them).")
+	w.line(0, `deny contains sprintf("%%s: %%s", [f.article, f.message]) if some f in denials`)
 	w.blank()
 	w.line(0, `warn contains sprintf("%%s: %%s", [f.article, f.message]) if some f in warnings`)
 	return w.b.String()

@@ -89,8 +89,8 @@ func TestOPAInspect(t *testing.T) {
 			if err := json.Unmarshal(out, &inspect); err != nil {
 				t.Fatalf("opa inspect output: %v\n%s", err, clip(out))
 			}
-			if inspect.Manifest.Revision != c.Bundle.Revision() || !slices.Equal(inspect.Manifest.Roots, []string{"charter"}) {
-				t.Errorf("manifest = %+v, want revision %s and roots [charter]", inspect.Manifest, c.Bundle.Revision())
+			if inspect.Manifest.Revision != c.Bundle.Revision() || !slices.Equal(inspect.Manifest.Roots, []string{"charter", "charter_overrides"}) {
+				t.Errorf("manifest = %+v, want revision %s and roots [charter charter_overrides]", inspect.Manifest, c.Bundle.Revision())
 			}
 			byPackage := map[string]int{}
 			for i, a := range inspect.Annotations {
