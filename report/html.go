@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"html/template"
 	"io"
-	"sort"
 )
 
 // HTML writes one self-contained page for people: summary tiles, bar charts
@@ -72,33 +71,48 @@ func findingRow(r Result, v Violation) []htmlCell {
 	}
 }
 
-func (HTML) Write(w io.Writer, p Policy, results []Result) error {
-	d := htmlPageData{
+func (h HTML) Write(w io.Writer, p Policy, results []Result) error {
+	return writeAll(h.Stream(w, p), results)
+}
+
+// Stream keeps each finding's row and chart entry, and only counts the
+// objects; the page is written on Close, since it opens with the totals.
+func (HTML) Stream(w io.Writer, p Policy) Stream {
+	return &htmlStream{w: w, d: htmlPageData{
 		Title:    "charter report: " + p.Name,
 		Subtitle: fmt.Sprintf("charter %s %s, revision %s", p.Name, p.Version, p.Revision),
 		Columns:  findingColumns,
 		Data:     []htmlFinding{},
 		Script:   template.JS(htmlScript),
+	}}
+}
+
+type htmlStream struct {
+	w                                 io.Writer
+	d                                 htmlPageData
+	objects, denied, warned, findings int
+}
+
+func (s *htmlStream) Add(r Result) error {
+	s.objects++
+	if !r.Allowed {
+		s.denied++
 	}
-	var denied, warned, findings int
-	for _, r := range results {
-		if !r.Allowed {
-			denied++
+	for _, v := range byAction(r.Violations) {
+		s.findings++
+		if v.Action == "warn" {
+			s.warned++
 		}
-		vs := append([]Violation(nil), r.Violations...)
-		sort.SliceStable(vs, func(i, j int) bool { return rank(vs[i].Action) < rank(vs[j].Action) })
-		for _, v := range vs {
-			findings++
-			if v.Action == "warn" {
-				warned++
-			}
-			d.Data = append(d.Data, htmlFinding{Article: v.Article, Namespace: r.Namespace, Severity: v.Severity, Action: v.Action})
-			d.Rows = append(d.Rows, findingRow(r, v))
-		}
+		s.d.Data = append(s.d.Data, htmlFinding{Article: v.Article, Namespace: r.Namespace, Severity: v.Severity, Action: v.Action})
+		s.d.Rows = append(s.d.Rows, findingRow(r, v))
 	}
-	d.Tiles = []htmlTile{
-		{"objects", "objects", len(results)}, {"denied", "denied", denied},
-		{"allowed", "allowed", len(results) - denied}, {"warnings", "warnings", warned}, {"findings", "findings", findings},
+	return nil
+}
+
+func (s *htmlStream) Close() error {
+	s.d.Tiles = []htmlTile{
+		{"objects", "objects", s.objects}, {"denied", "denied", s.denied},
+		{"allowed", "allowed", s.objects - s.denied}, {"warnings", "warnings", s.warned}, {"findings", "findings", s.findings},
 	}
-	return pageTemplate.Execute(w, d)
+	return pageTemplate.Execute(s.w, s.d)
 }

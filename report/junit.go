@@ -39,44 +39,61 @@ type junitFailure struct {
 	Text    string `xml:",chardata"`
 }
 
-func (JUnit) Write(w io.Writer, p Policy, results []Result) error {
-	out := junitSuites{Name: "charter " + p.Name}
-	index := map[string]int{}
-	for _, r := range results {
-		i, ok := index[r.File]
-		if !ok {
-			i = len(out.Suites)
-			index[r.File] = i
-			out.Suites = append(out.Suites, junitSuite{Name: r.File})
-		}
-		c := junitCase{Name: fmt.Sprintf("%s #%d", objectName(r), r.Index), ClassName: r.File}
-		var denied, other []string
-		for _, v := range r.Violations {
-			line := fmt.Sprintf("%s %s: %s", v.Action, v.Article, v.Message)
-			if v.Action == "deny" {
-				denied = append(denied, line)
-			} else {
-				other = append(other, line)
-			}
-		}
-		if !r.Allowed {
-			c.Failure = &junitFailure{Message: fmt.Sprintf("denied by %d article(s)", len(denied)), Type: "deny", Text: strings.Join(denied, "\n")}
-			out.Suites[i].Failures++
-			out.Failures++
-		}
-		c.SystemOut = strings.Join(other, "\n")
-		out.Suites[i].Cases = append(out.Suites[i].Cases, c)
-		out.Suites[i].Tests++
-		out.Tests++
+func (j JUnit) Write(w io.Writer, p Policy, results []Result) error {
+	return writeAll(j.Stream(w, p), results)
+}
+
+// Stream keeps one test case per object (its name, and the messages of its
+// findings); the document is written on Close, since it opens with the totals.
+func (JUnit) Stream(w io.Writer, p Policy) Stream {
+	return &junitStream{w: w, out: junitSuites{Name: "charter " + p.Name}, index: map[string]int{}}
+}
+
+type junitStream struct {
+	w     io.Writer
+	out   junitSuites
+	index map[string]int // suite of each file
+}
+
+func (s *junitStream) Add(r Result) error {
+	out := &s.out
+	i, ok := s.index[r.File]
+	if !ok {
+		i = len(out.Suites)
+		s.index[r.File] = i
+		out.Suites = append(out.Suites, junitSuite{Name: r.File})
 	}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
+	c := junitCase{Name: fmt.Sprintf("%s #%d", objectName(r), r.Index), ClassName: r.File}
+	var denied, other []string
+	for _, v := range r.Violations {
+		line := fmt.Sprintf("%s %s: %s", v.Action, v.Article, v.Message)
+		if v.Action == "deny" {
+			denied = append(denied, line)
+		} else {
+			other = append(other, line)
+		}
+	}
+	if !r.Allowed {
+		c.Failure = &junitFailure{Message: fmt.Sprintf("denied by %d article(s)", len(denied)), Type: "deny", Text: strings.Join(denied, "\n")}
+		out.Suites[i].Failures++
+		out.Failures++
+	}
+	c.SystemOut = strings.Join(other, "\n")
+	out.Suites[i].Cases = append(out.Suites[i].Cases, c)
+	out.Suites[i].Tests++
+	out.Tests++
+	return nil
+}
+
+func (s *junitStream) Close() error {
+	if _, err := io.WriteString(s.w, xml.Header); err != nil {
 		return err
 	}
-	enc := xml.NewEncoder(w)
+	enc := xml.NewEncoder(s.w)
 	enc.Indent("", "  ")
-	if err := enc.Encode(out); err != nil {
+	if err := enc.Encode(s.out); err != nil {
 		return err
 	}
-	_, err := io.WriteString(w, "\n")
+	_, err := io.WriteString(s.w, "\n")
 	return err
 }

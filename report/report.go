@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -51,9 +50,11 @@ type Article struct {
 	Action      string
 }
 
-// Writer renders a set of results.
+// Writer renders results: all at once with Write, or one at a time as they
+// are decided with Stream (a scan of any size then keeps no Result).
 type Writer interface {
 	Write(w io.Writer, p Policy, results []Result) error
+	Stream(w io.Writer, p Policy) Stream
 }
 
 // Formats lists the output names New accepts.
@@ -81,22 +82,28 @@ func New(format string, color bool) (Writer, error) {
 // JSON writes {"results": [...]}.
 type JSON struct{}
 
-func (JSON) Write(w io.Writer, _ Policy, results []Result) error {
-	if results == nil {
-		results = []Result{}
-	}
-	for i := range results {
-		if results[i].Violations == nil {
-			results[i].Violations = []Violation{}
-		}
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(struct {
-		Results []Result `json:"results"`
-	}{results})
+func (j JSON) Write(w io.Writer, p Policy, results []Result) error {
+	return writeAll(j.Stream(w, p), results)
 }
+
+// Stream writes each result as it comes: the bytes are those of encoding
+// the whole document at once.
+func (JSON) Stream(w io.Writer, _ Policy) Stream {
+	return jsonStream{newArrayStream(w, struct {
+		Results []Result `json:"results"`
+	}{[]Result{}}, "results")}
+}
+
+type jsonStream struct{ a *arrayStream }
+
+func (s jsonStream) Add(r Result) error {
+	if r.Violations == nil {
+		r.Violations = []Violation{}
+	}
+	return s.a.add(r)
+}
+
+func (s jsonStream) Close() error { return s.a.close() }
 
 // Text writes results grouped by object, for people.
 type Text struct{ Color bool }
@@ -117,36 +124,65 @@ func (t Text) paint(color, s string) string {
 	return color + s + reset
 }
 
-func (t Text) Write(w io.Writer, _ Policy, results []Result) error {
-	var denied, warned int
-	for _, r := range results {
-		mark := t.paint(green, "PASS")
-		if !r.Allowed {
-			mark = t.paint(red, "DENY")
-			denied++
-		} else if len(r.Violations) > 0 {
-			mark = t.paint(yellow, "WARN")
+func (t Text) Write(w io.Writer, p Policy, results []Result) error {
+	return writeAll(t.Stream(w, p), results)
+}
+
+// Stream prints each object as it comes and the counts at the end.
+func (t Text) Stream(w io.Writer, _ Policy) Stream { return &textStream{t: t, w: w} }
+
+type textStream struct {
+	t                       Text
+	w                       io.Writer
+	objects, denied, warned int
+	err                     error
+}
+
+func (s *textStream) Add(r Result) error {
+	if s.err != nil {
+		return s.err
+	}
+	t, w := s.t, s.w
+	s.objects++
+	mark := t.paint(green, "PASS")
+	if !r.Allowed {
+		mark = t.paint(red, "DENY")
+		s.denied++
+	} else if len(r.Violations) > 0 {
+		mark = t.paint(yellow, "WARN")
+	}
+	name := r.Name
+	if r.Namespace != "" {
+		name = r.Namespace + "/" + r.Name
+	}
+	_, s.err = fmt.Fprintf(w, "%s %s %s %s\n", mark, r.Kind, name, t.paint(dim, fmt.Sprintf("(%s#%d)", r.File, r.Index)))
+	for _, v := range byAction(r.Violations) {
+		color := map[string]string{"deny": red, "warn": yellow, "audit": cyan}[v.Action]
+		if v.Action == "warn" {
+			s.warned++
 		}
-		name := r.Name
-		if r.Namespace != "" {
-			name = r.Namespace + "/" + r.Name
-		}
-		fmt.Fprintf(w, "%s %s %s %s\n", mark, r.Kind, name, t.paint(dim, fmt.Sprintf("(%s#%d)", r.File, r.Index)))
-		vs := append([]Violation(nil), r.Violations...)
-		sort.SliceStable(vs, func(i, j int) bool { return rank(vs[i].Action) < rank(vs[j].Action) })
-		for _, v := range vs {
-			color := map[string]string{"deny": red, "warn": yellow, "audit": cyan}[v.Action]
-			if v.Action == "warn" {
-				warned++
-			}
-			fmt.Fprintf(w, "    %s %-8s %s\n", t.paint(color, fmt.Sprintf("%-5s", v.Action)), v.Article, v.Message)
-			if v.Path != "" {
-				fmt.Fprintf(w, "          %s\n", t.paint(dim, "at "+v.Path))
-			}
+		fmt.Fprintf(w, "    %s %-8s %s\n", t.paint(color, fmt.Sprintf("%-5s", v.Action)), v.Article, v.Message)
+		if v.Path != "" {
+			fmt.Fprintf(w, "          %s\n", t.paint(dim, "at "+v.Path))
 		}
 	}
-	_, err := fmt.Fprintf(w, "%d objects: %d allowed, %d denied, %d warnings\n", len(results), len(results)-denied, denied, warned)
-	return err
+	return s.err
+}
+
+func (s *textStream) Close() error {
+	if s.err != nil {
+		return s.err
+	}
+	_, s.err = fmt.Fprintf(s.w, "%d objects: %d allowed, %d denied, %d warnings\n", s.objects, s.objects-s.denied, s.denied, s.warned)
+	return s.err
+}
+
+// byAction is vs with denials first, then warnings, then the rest, each in
+// its order.
+func byAction(vs []Violation) []Violation {
+	vs = append([]Violation(nil), vs...)
+	sort.SliceStable(vs, func(i, j int) bool { return rank(vs[i].Action) < rank(vs[j].Action) })
+	return vs
 }
 
 func rank(action string) int {

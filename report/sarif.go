@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
@@ -94,7 +93,13 @@ func sarifLevel(action string) string {
 	return "note"
 }
 
-func (SARIF) Write(w io.Writer, p Policy, results []Result) error {
+func (x SARIF) Write(w io.Writer, p Policy, results []Result) error {
+	return writeAll(x.Stream(w, p), results)
+}
+
+// Stream writes the rules first and then each finding as it comes: the
+// bytes are those of encoding the whole log at once.
+func (SARIF) Stream(w io.Writer, p Policy) Stream {
 	run := sarifRun{Tool: sarifTool{Driver: sarifDriver{Name: "charter", Version: p.Version, InformationURI: "https://github.com/charter-dev/charter", Rules: []sarifRule{}}}, Results: []sarifResult{}}
 	ids := make([]string, 0, len(p.Articles))
 	for id := range p.Articles {
@@ -109,28 +114,35 @@ func (SARIF) Write(w io.Writer, p Policy, results []Result) error {
 		}
 		run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, r)
 	}
-	for _, res := range results {
-		for _, v := range res.Violations {
-			l := sarifLocation{Physical: sarifPhysical{Artifact: sarifArtifact{URI: fileURI(res.File)}}}
-			switch {
-			case v.Line > 0:
-				l.Physical.Region = &sarifRegion{StartLine: v.Line, StartColumn: v.Column}
-			case res.Line > 0:
-				l.Physical.Region = &sarifRegion{StartLine: res.Line}
-			}
-			name := objectName(res)
-			if v.Path != "" {
-				name += "." + v.Path
-			}
-			l.Logical = []sarifLogical{{FullyQualifiedName: name, Kind: "object"}}
-			run.Results = append(run.Results, sarifResult{RuleID: v.Article, Level: sarifLevel(v.Action), Message: sarifText{v.Message}, Locations: []sarifLocation{l}})
+	// results is the run's last field and the run the log's last: the
+	// last "results" of the document.
+	return sarifStream{newArrayStream(w, sarifLog{Schema: "https://json.schemastore.org/sarif-2.1.0.json", Version: "2.1.0", Runs: []sarifRun{run}}, "results")}
+}
+
+type sarifStream struct{ a *arrayStream }
+
+func (s sarifStream) Add(res Result) error {
+	for _, v := range res.Violations {
+		l := sarifLocation{Physical: sarifPhysical{Artifact: sarifArtifact{URI: fileURI(res.File)}}}
+		switch {
+		case v.Line > 0:
+			l.Physical.Region = &sarifRegion{StartLine: v.Line, StartColumn: v.Column}
+		case res.Line > 0:
+			l.Physical.Region = &sarifRegion{StartLine: res.Line}
+		}
+		name := objectName(res)
+		if v.Path != "" {
+			name += "." + v.Path
+		}
+		l.Logical = []sarifLogical{{FullyQualifiedName: name, Kind: "object"}}
+		if err := s.a.add(sarifResult{RuleID: v.Article, Level: sarifLevel(v.Action), Message: sarifText{v.Message}, Locations: []sarifLocation{l}}); err != nil {
+			return err
 		}
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(sarifLog{Schema: "https://json.schemastore.org/sarif-2.1.0.json", Version: "2.1.0", Runs: []sarifRun{run}})
+	return nil
 }
+
+func (s sarifStream) Close() error { return s.a.close() }
 
 // fileURI is a file name as a relative (or absolute-path) URI reference:
 // each segment escaped, so a space or "<stdin>" stays a valid reference.

@@ -14,7 +14,6 @@ import (
 	"github.com/charter-dev/charter/engine"
 	sigkeys "github.com/charter-dev/charter/keys"
 	"github.com/charter-dev/charter/report"
-	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"golang.org/x/mod/sumdb/note"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -115,40 +114,35 @@ type evalRecord struct {
 	Name       string `json:"name,omitempty"`
 }
 
-// auditResults records every eval result in the sink.
-func auditResults(ctx context.Context, sink audit.Sink, e *engine.Engine, results []report.Result) error {
-	b := audit.BundleOf(e.Revision(), e.Bundle().Manifest.Metadata)
-	for _, r := range results {
-		rec := evalRecord{Header: audit.Header{Source: "eval", Bundle: b, Decision: "allowed"},
-			File: r.File, Index: r.Index, Line: r.Line, APIVersion: r.APIVersion, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
-		if !r.Allowed {
-			rec.Decision = "denied"
-		}
-		for _, v := range r.Violations {
-			rec.Articles = append(rec.Articles, audit.Article{ID: v.Article, Action: v.Action, Severity: v.Severity, Message: v.Message, Path: v.Path, Override: v.Override})
-			if v.Override != "" && !slices.Contains(strings.Split(rec.Override, ","), v.Override) {
-				rec.Override = strings.TrimPrefix(rec.Override+","+v.Override, ",")
-			}
-		}
-		if err := sink.Append(ctx, &rec); err != nil {
-			return err
-		}
+// recorder opens the audit log the flags name and returns what records
+// each eval result in it as it is decided, and the log's close function.
+func (o *auditOptions) recorder(ctx context.Context, stdout, stderr io.Writer, e *engine.Engine) (func(report.Result) error, func() error, error) {
+	sink, closeAudit, err := o.open(stdout, stderr)
+	if err != nil {
+		return nil, nil, badInput(err)
 	}
-	return nil
+	b := audit.BundleOf(e.Revision(), e.Bundle().Manifest.Metadata)
+	record := func(r report.Result) error {
+		if err := sink.Append(ctx, evalRecordOf(b, r)); err != nil {
+			return fmt.Errorf("audit log: %w", err)
+		}
+		return nil
+	}
+	return record, closeAudit, nil
 }
 
-// recordResults writes eval's decisions to the audit log the flags name.
-func (o *evalOptions) recordResults(cmd *cobra.Command, e *engine.Engine, results []report.Result) error {
-	sink, closeAudit, err := o.audit.open(cmd.OutOrStdout(), cmd.ErrOrStderr())
-	if err != nil {
-		return badInput(err)
+// evalRecordOf is one eval result as the audit log keeps it.
+func evalRecordOf(b audit.Bundle, r report.Result) *evalRecord {
+	rec := evalRecord{Header: audit.Header{Source: "eval", Bundle: b, Decision: "allowed"},
+		File: r.File, Index: r.Index, Line: r.Line, APIVersion: r.APIVersion, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
+	if !r.Allowed {
+		rec.Decision = "denied"
 	}
-	err = auditResults(cmd.Context(), sink, e, results)
-	if cerr := closeAudit(); err == nil {
-		err = cerr
+	for _, v := range r.Violations {
+		rec.Articles = append(rec.Articles, audit.Article{ID: v.Article, Action: v.Action, Severity: v.Severity, Message: v.Message, Path: v.Path, Override: v.Override})
+		if v.Override != "" && !slices.Contains(strings.Split(rec.Override, ","), v.Override) {
+			rec.Override = strings.TrimPrefix(rec.Override+","+v.Override, ",")
+		}
 	}
-	if err != nil {
-		return fmt.Errorf("audit log: %w", err)
-	}
-	return nil
+	return &rec
 }

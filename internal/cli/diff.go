@@ -108,31 +108,33 @@ func (o *diffOptions) engine(ctx context.Context, flag, path string) (*engine.En
 	return e, nil
 }
 
-// diffManifests decides the files under both policies; both see the same
-// documents in the same order.
+// diffManifests decides each document under both policies as it is read,
+// keeping only the changes.
 func diffManifests(cmd *cobra.Command, args []string, oldE, newE *engine.Engine, d *report.Diff) (charter.ErrorList, error) {
 	sources, bad := manifest.Sources(args, cmd.InOrStdin())
-	// Standard input was read once into its Source: both passes parse it.
-	olds, parseErrs, err := decideAll(cmd.Context(), oldE, nil, sources, "default")
+	type both struct{ old, new report.Result }
+	parseErrs, err := forEachDoc(cmd.Context(), sources,
+		func(ctx context.Context, doc manifest.Doc) (both, error) {
+			old, err := decideOne(ctx, oldE, nil, doc, "default")
+			if err != nil {
+				return both{}, err
+			}
+			cur, err := decideOne(ctx, newE, nil, doc, "default")
+			return both{old, cur}, err
+		},
+		func(b both) error {
+			d.Objects++
+			if c, changed := report.Compare(b.old, b.new); changed {
+				d.Changes = append(d.Changes, c)
+			}
+			return nil
+		}, nil)
 	if err != nil {
 		return nil, err
-	}
-	news, _, err := decideAll(cmd.Context(), newE, nil, sources, "default")
-	if err != nil {
-		return nil, err
-	}
-	if len(olds) != len(news) {
-		return nil, fmt.Errorf("the inputs changed while they were read (%d then %d objects)", len(olds), len(news))
 	}
 	bad = append(bad, parseErrs...)
-	if len(olds) == 0 && len(bad) == 0 {
+	if d.Objects == 0 && len(bad) == 0 {
 		return nil, badInput(fmt.Errorf("no Kubernetes objects found in %s", strings.Join(args, ", ")))
-	}
-	d.Objects = len(news)
-	for i := range news {
-		if c, changed := report.Compare(olds[i], news[i]); changed {
-			d.Changes = append(d.Changes, c)
-		}
 	}
 	return bad, nil
 }

@@ -188,7 +188,7 @@ func (s *clusterScan) scanResource(ctx context.Context, r apiResource) error {
 				denied++
 			}
 		}
-		s.progress.update(r.String(), objects, denied)
+		s.progress.update(r.String(), objects, denied, page.GetRemainingItemCount())
 		if opts.Continue = page.GetContinue(); opts.Continue == "" {
 			break
 		}
@@ -197,17 +197,39 @@ func (s *clusterScan) scanResource(ctx context.Context, r apiResource) error {
 	return nil
 }
 
-// scanCluster decides every matched object of the cluster with e.
-func scanCluster(ctx context.Context, c *cluster, o clusterOptions, e *engine.Engine, p *progress) ([]report.Result, error) {
+// scanCluster decides every matched object of the cluster with e as it is
+// read, streaming the report; with apply, the PolicyReports are then
+// server-side applied. Only their results are kept, not the objects.
+func (r *reportRun) scanCluster(ctx context.Context, c *cluster, o clusterOptions, e *engine.Engine, apply bool, log io.Writer) error {
+	r.policy = policyOf(e)
+	var reports *report.PolicyReportSet
+	if apply {
+		reports = report.NewPolicyReportSet(r.policy)
+		r.also = append(r.also, func(res report.Result) error { reports.Add(res); return nil })
+	}
 	kinds, all := scanKinds(e)
-	var results []report.Result
-	sc := &clusterScan{cluster: c, kinds: kinds, all: all, namespace: o.Namespace, chunk: o.ChunkSize, progress: p,
-		visit: func(ctx context.Context, r apiResource, u *unstructured.Unstructured) (bool, error) {
-			res, err := decideLive(ctx, e, r, u)
-			results = append(results, res)
-			return !res.Allowed, err
+	sc := &clusterScan{cluster: c, kinds: kinds, all: all, namespace: o.Namespace, chunk: o.ChunkSize, progress: r.progress,
+		visit: func(ctx context.Context, ar apiResource, u *unstructured.Unstructured) (bool, error) {
+			res, err := decideLive(ctx, e, ar, u)
+			if err != nil {
+				return false, err
+			}
+			return !res.Allowed, r.add(res)
 		}}
-	return results, sc.run(ctx)
+	// The report of what was read is completed even when a list fails.
+	err := sc.run(ctx)
+	if cerr := r.close(); cerr != nil {
+		return cerr
+	}
+	if err != nil {
+		return badInput(err)
+	}
+	if apply {
+		if err := c.applyReports(ctx, reports, log); err != nil {
+			return badInput(err)
+		}
+	}
+	return r.verdict(nil)
 }
 
 // decideLive decides one live object, converted as the engine reads
@@ -253,8 +275,8 @@ var (
 
 // applyReports server-side applies the scan's PolicyReports (field manager
 // charter, forcing its own fields), creating or updating each.
-func (c *cluster) applyReports(ctx context.Context, p report.Policy, results []report.Result, log io.Writer) error {
-	reports, err := report.PolicyReports(p, results)
+func (c *cluster) applyReports(ctx context.Context, set *report.PolicyReportSet, log io.Writer) error {
+	reports, err := set.Objects()
 	if err != nil {
 		return err
 	}
