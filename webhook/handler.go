@@ -255,6 +255,9 @@ func (h *Handler) Decide(ctx context.Context, review *Review) (*admissionv1.Admi
 	rec.Evaluated = true
 	rec.Articles = auditArticles(dec.All())
 	rec.Override = strings.Join(dec.OverrideIDs(), ",")
+	for _, f := range dec.Overridden {
+		h.metrics.OverrideLifted.WithLabelValues(f.Article).Inc()
+	}
 	rec.Decision = "allowed"
 	if !dec.Allowed {
 		rec.Decision = "denied"

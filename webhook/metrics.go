@@ -22,6 +22,8 @@ type Metrics struct {
 	// DecodeMemoryReserved is the decoding budget (DecodeBudget) held by
 	// the reviews in flight.
 	DecodeMemoryReserved prometheus.Gauge
+	// OverrideLifted counts the denials verified overrides lifted, by article.
+	OverrideLifted *prometheus.CounterVec
 }
 
 // LatencyBuckets resolve the sub-millisecond decisions a webhook should make
@@ -74,6 +76,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "charter_decode_memory_reserved_bytes",
 			Help: "Decoding memory reserved by the reviews in flight (DecodeCost of their bodies), out of --decode-memory.",
 		}),
+		OverrideLifted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "charter_override_lifted_total",
+			Help: "Denials that a verified override turned into an admission (with a warning naming it), by article.",
+		}, []string{"article"}),
 	}
 	// Export every reason at zero, so alerts on rate() work before the first error.
 	for _, reason := range []string{"error", "timeout", "no_bundle", "panic"} {
@@ -81,7 +87,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.Requests, m.Latency, m.Rejected, m.EvalErrors, m.Panics, m.BundleInfo,
-			m.TLSReloads, m.TLSReloadFailures, m.AuditErrors, m.DecodeMemoryReserved)
+			m.TLSReloads, m.TLSReloadFailures, m.AuditErrors, m.DecodeMemoryReserved, m.OverrideLifted)
 	}
 	return m
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -34,6 +35,12 @@ type Options struct {
 	ShutdownTimeout   time.Duration // drain time on stop, 10 s when zero
 	Logger            *slog.Logger
 	Loading           // signature keys, state directory, backoff (bundle.go)
+	// OverridesDir holds Override documents, read again every
+	// ReloadInterval; OverrideObjects watches the cluster's Override objects
+	// through Informers. Either turns overrides on (overrides.go).
+	OverridesDir    string
+	OverrideObjects bool
+	Informers       *Informers // the shared cluster watches (informers.go); nil: none
 }
 
 // Server is the webhook's HTTPS server with everything around the handler.
@@ -45,6 +52,7 @@ type Server struct {
 	holder   *Holder
 	certs    *CertReloader
 	handler  *Handler
+	ovs      *Overrides // nil: overrides are off
 	tls      *tls.Config
 	stopping atomic.Bool
 }
@@ -92,8 +100,12 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if s.certs, err = NewCertReloader(o.CertFile, o.KeyFile, s.metrics, s.log); err != nil {
 		return nil, err
 	}
+	src, err := s.withOverrides(s.holder)
+	if err != nil {
+		return nil, err
+	}
 	s.handler = NewHandler(HandlerOptions{
-		Source: s.holder, FailOpen: o.FailOpen, Timeout: o.Timeout, ExcludeNamespaces: o.ExcludeNamespaces,
+		Source: src, FailOpen: o.FailOpen, Timeout: o.Timeout, ExcludeNamespaces: o.ExcludeNamespaces,
 		DecodeBudget: NewDecodeBudget(o.DecodeMemory),
 		Audit:        o.Audit, AuditSync: o.AuditSync, Metrics: s.metrics, Logger: s.log,
 	})
@@ -132,6 +144,8 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 	case !s.holder.Ready():
 		http.Error(w, "no bundle loaded", http.StatusServiceUnavailable)
+	case len(s.opts.Informers.Pending()) > 0:
+		http.Error(w, "cluster watches not synced: "+strings.Join(s.opts.Informers.Pending(), ", "), http.StatusServiceUnavailable)
 	default:
 		_, _ = w.Write([]byte("ok " + s.holder.Current().Revision() + "\n"))
 	}
@@ -163,6 +177,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer stopWatch()
 	go s.holder.Watch(wctx, s.opts.ReloadInterval)
 	go s.certs.Watch(wctx, s.opts.ReloadInterval)
+	s.startOverrides(wctx)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ServeTLS(ln, "", "") }()

@@ -33,6 +33,8 @@ type webhookServeOptions struct {
 	keys      []string
 	// decodeMemory is --decode-memory, a quantity such as 320Mi.
 	decodeMemory string
+	overrides    overrideServeOptions
+	cluster      webhookClusterOptions
 }
 
 func (o *webhookServeOptions) AddFlags(fs *pflag.FlagSet) {
@@ -51,6 +53,8 @@ func (o *webhookServeOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.ReloadInterval, "reload-interval", 2*time.Second, "how often to check the bundle and certificate files for changes")
 	o.loader.AddFlags(fs)
 	addVerifyKeyFlag(fs, &o.keys)
+	o.overrides.AddFlags(fs)
+	o.cluster.AddFlags(fs)
 }
 
 func newWebhookServeCommand() *cobra.Command {
@@ -78,6 +82,9 @@ func newWebhookServeCommand() *cobra.Command {
 				return badInput(err)
 			}
 			o.Verify = verify
+			if err := o.overrides.apply(&o.Options, &o.cluster); err != nil {
+				return badInput(err)
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			sink, closeAudit, err := o.audit.open(cmd.OutOrStdout(), cmd.ErrOrStderr())
