@@ -135,18 +135,20 @@ func TestExamples(t *testing.T) {
 					r := f.runner(t, sc)
 					for _, role := range sc.roles {
 						job := ex.roles[role]
-						run := ex.run(t, r, job)
-						t.Logf("%s: %s\n%s", ex.file, job, run.Log.String())
-						for _, e := range run.Entries {
-							switch e.State {
-							case stateRan, stateSkipped, stateNotReached:
-								shell[e.ID] = shell[e.ID] || e.State == stateRan
-							case stateHosted:
-								t.Logf("skipped %s (%s): %s", e.ID, e.Command, e.Note)
+						t.Run(job, func(t *testing.T) {
+							run := ex.run(t, r, job)
+							t.Logf("%s: %s\n%s", ex.file, job, run.Log.String())
+							for _, e := range run.Entries {
+								switch e.State {
+								case stateRan, stateSkipped, stateNotReached:
+									shell[e.ID] = shell[e.ID] || e.State == stateRan
+								case stateHosted:
+									t.Logf("skipped %s (%s): %s", e.ID, e.Command, e.Note)
+								}
 							}
-						}
-						checkOutcome(t, run, sc.fail[role])
-						checkReports(t, sc, role, run, ex.reports[role])
+							checkOutcome(t, run, sc.fail[role])
+							checkReports(t, sc, role, run, ex.reports[role])
+						})
 					}
 				})
 			}
