@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/charter-dev/charter/audit"
@@ -58,7 +59,7 @@ func record(input any, d engine.Decision, b audit.Bundle, at time.Time, decision
 	r := &AuditRecord{
 		Header: audit.Header{
 			Time: at.UTC(), Source: Source, Bundle: b, Decision: "allowed",
-			Articles: articles(d.All()),
+			Articles: articles(d.All()), Override: strings.Join(d.OverrideIDs(), ","),
 		},
 		DecisionID: decisionID, RequestedBy: remote, Operation: "CREATE",
 	}
@@ -101,7 +102,7 @@ func objectRef(o map[string]any) ObjectRef {
 func articles(fs []engine.Finding) []audit.Article {
 	out := make([]audit.Article, len(fs))
 	for i, f := range fs {
-		out[i] = audit.Article{ID: f.Article, Title: f.Title, Action: f.Action, Severity: f.Severity, Message: f.Message, Path: f.Path}
+		out[i] = audit.Article{ID: f.Article, Title: f.Title, Action: f.Action, Severity: f.Severity, Message: f.Message, Path: f.Path, Override: f.Override}
 	}
 	return out
 }

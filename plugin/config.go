@@ -33,6 +33,12 @@ type Config struct {
 	// to standard output; empty keeps no audit.
 	AuditLog  string `json:"audit_log,omitempty"`
 	AuditSync bool   `json:"audit_sync,omitempty"`
+	// Overrides is a directory of Override documents: those the council of
+	// the bundle in force approved (verified at each change of the
+	// directory, the bundle or an override's time window) are loaded into
+	// OPA's store at data.charter_overrides, where data.charter.decision
+	// applies them; the others are ignored and logged.
+	Overrides string `json:"overrides,omitempty"`
 	// NativeDecisions answers POST /v1/data/charter/decision with charter's
 	// native evaluator when the bundle allows (default true); false leaves
 	// every query to OPA.

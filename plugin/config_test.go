@@ -13,7 +13,7 @@ func TestParseConfig(t *testing.T) {
 		native         bool
 	}{
 		{"bundle only", `{"bundle": "b.tar.gz"}`, "", 10 * time.Second, true},
-		{"everything", `{"bundle": "https://b/x", "keys": ["k.pub"], "state_dir": "s", "poll_interval": "30s", "audit_log": "a", "audit_sync": true, "native_decisions": false}`, "", 30 * time.Second, false},
+		{"everything", `{"bundle": "https://b/x", "keys": ["k.pub"], "state_dir": "s", "poll_interval": "30s", "audit_log": "a", "audit_sync": true, "native_decisions": false, "overrides": "ovs"}`, "", 30 * time.Second, false},
 		{"no bundle", `{"keys": ["k.pub"]}`, "plugins.charter.bundle is required", 0, false},
 		{"misspelt key field", `{"bundle": "b", "key": "k.pub"}`, `unknown field "key"`, 0, false},
 		{"bad poll interval", `{"bundle": "b", "poll_interval": "soon"}`, "poll_interval", 0, false},

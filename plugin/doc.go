@@ -13,4 +13,12 @@
 // webhook's engine) when the bundle is fully declarative, and by OPA
 // otherwise; every charter decision goes to charter's audit log, directly or
 // as OPA's decision-log plugin when decision_logs.plugin is "charter".
+//
+// With plugins.charter.overrides, the plugin also reads a directory of
+// Override documents (overrides.Dir, hot reload), verifies them against the
+// council of the bundle in force, and writes only the verified ones at
+// data.charter_overrides with its own store transactions (with each bundle
+// activation, and whenever the directory or an override's time window
+// changes the set). The bundle claims that root, so OPA's REST API refuses
+// writes there; the native path decides with the same verified set.
 package plugin

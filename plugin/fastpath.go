@@ -50,7 +50,9 @@ func (p *Plugin) middleware(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		d, err := a.engine.DecideValue(r.Context(), v)
+		// The verified overrides in force with this bundle: the set the
+		// plugin wrote at data.charter_overrides, where OPA's evaluation reads it.
+		d, err := a.engine.DecideValueWith(r.Context(), v, a.overridesOf())
 		if err != nil {
 			next.ServeHTTP(w, r) // OPA's evaluation gives OPA's error
 			return

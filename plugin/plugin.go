@@ -6,14 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/charter-dev/charter/audit"
 	"github.com/charter-dev/charter/bundles"
 	"github.com/charter-dev/charter/bundles/source"
+	"github.com/charter-dev/charter/compiler"
 	"github.com/charter-dev/charter/engine"
+	"github.com/charter-dev/charter/overrides"
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/bundle"
 	"github.com/open-policy-agent/opa/v1/metrics"
@@ -39,6 +43,15 @@ type Plugin struct {
 	// them nowhere else, so the native path may audit directly.
 	routed, alone bool
 
+	// ovDir and ovPool are plugins.charter.overrides (nil without it).
+	// ovMu orders the writes of data.charter_overrides: a bundle's
+	// activation and the refreshes of its verified overrides; latest is the
+	// bundle activated last, the one OPA's store holds.
+	ovDir  *overrides.Dir
+	ovPool *overrides.Pool
+	ovMu   sync.Mutex
+	latest *active
+
 	stopOnce sync.Once
 	cancel   context.CancelFunc
 	done     chan struct{}
@@ -49,6 +62,10 @@ type active struct {
 	engine *engine.Engine
 	native bool // the native path answers exactly as OPA's evaluation of the store would
 	bundle audit.Bundle
+	// verifier checks overrides against this bundle's council; ovs is the
+	// verified set in force with it (nil without plugins.charter.overrides).
+	verifier *overrides.Verifier
+	ovs      atomic.Pointer[overrideState]
 }
 
 // Start opens the audit log, loads the bundle and starts polling its source.
@@ -63,6 +80,14 @@ func (p *Plugin) Start(ctx context.Context) error {
 	p.sink, p.close = sink, closeSink
 	if err := p.readDecisionLogs(); err != nil {
 		return err
+	}
+	if cfg.Overrides != "" {
+		p.ovDir, p.ovPool = overrides.NewDir(cfg.Overrides), overrides.NewPool()
+		p.ovPool.OnEvaluate = p.reportOverrides
+		if _, err := p.ovDir.Reload(p.ovPool); err != nil {
+			_ = p.close()
+			return fmt.Errorf("plugins.%s.overrides: %w", Name, err)
+		}
 	}
 	src, err := source.Open(cfg.Bundle, source.Options{})
 	if err != nil {
@@ -100,7 +125,14 @@ func (p *Plugin) Start(ctx context.Context) error {
 	p.cancel, p.done = cancel, make(chan struct{})
 	go func() {
 		defer close(p.done)
+		if p.ovDir == nil {
+			p.reloader.Run(rctx, cfg.poll, maxBackoff)
+			return
+		}
+		var wg sync.WaitGroup
+		wg.Go(func() { p.watchOverrides(rctx) })
 		p.reloader.Run(rctx, cfg.poll, maxBackoff)
+		wg.Wait()
 	}()
 	return nil
 }
@@ -161,6 +193,23 @@ func (p *Plugin) activate(ctx context.Context, b *bundles.Bundle) (*active, erro
 	if err != nil {
 		return nil, err
 	}
+	a := &active{
+		engine: e,
+		native: p.cfg.cfg.Native() && e.FullyNative(),
+		bundle: audit.BundleOf(b.Revision(), b.Manifest.Metadata),
+	}
+	var ovs *overrideState
+	if p.ovPool != nil {
+		if a.verifier, err = overrides.NewVerifier(b.Info); err != nil {
+			return nil, fmt.Errorf("the bundle's council: %w", err)
+		}
+		if ovs, err = p.verifyOverrides(a, time.Now()); err != nil {
+			return nil, err
+		}
+	}
+	opaBundle := claimOverridesRoot(b.OPA)
+	p.ovMu.Lock()
+	defer p.ovMu.Unlock()
 	params := storage.WriteParams
 	params.Context = storage.NewContext()
 	err = storage.Txn(ctx, p.m.Store, params, func(txn storage.Transaction) error {
@@ -170,33 +219,53 @@ func (p *Plugin) activate(ctx context.Context, b *bundles.Bundle) (*active, erro
 		compiler := ast.NewCompiler().
 			WithPathConflictsCheck(storage.NonEmpty(ctx, p.m.Store, txn)).
 			WithEnablePrintStatements(p.m.EnablePrintStatements())
-		if b.OPA.Manifest.Roots != nil {
-			compiler = compiler.WithPathConflictsCheckRoots(*b.OPA.Manifest.Roots)
+		if opaBundle.Manifest.Roots != nil {
+			compiler = compiler.WithPathConflictsCheckRoots(*opaBundle.Manifest.Roots)
 		}
 		err := bundle.Activate(&bundle.ActivateOpts{
 			Ctx: ctx, Store: p.m.Store, Txn: txn, TxnCtx: params.Context, Compiler: compiler,
-			Metrics: metrics.New(), Bundles: map[string]*bundle.Bundle{Name: b.OPA},
+			Metrics: metrics.New(), Bundles: map[string]*bundle.Bundle{Name: opaBundle},
 			ExternalSources: p.m.GetExternalSources(), ParserOptions: p.m.ParserOptions(),
 		})
 		plugins.SetCompilerOnContext(params.Context, compiler)
-		return err
+		if err != nil || ovs == nil {
+			return err
+		}
+		// Activation erased the overrides root with the bundle's other
+		// roots; the set verified against this bundle's council goes back
+		// in the same transaction, so no decision sees the bundle without it.
+		return p.writeOverrides(ctx, txn, ovs)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("activate in OPA's store: %w", err)
 	}
-	return &active{
-		engine: e,
-		native: p.cfg.cfg.Native() && e.FullyNative(),
-		bundle: audit.BundleOf(b.Revision(), b.Manifest.Metadata),
-	}, nil
+	a.ovs.Store(ovs)
+	p.latest = a
+	return a, nil
 }
 
-// errForeignRoot: another bundle in OPA's store claims data.charter.
+// claimOverridesRoot returns the bundle as OPA's store gets it: its
+// manifest claims data.charter_overrides beside its own roots (bundles built
+// before the compiler claimed it too), so OPA refuses writes there through
+// its REST API and only this plugin, with verified overrides, fills it.
+func claimOverridesRoot(b *bundle.Bundle) *bundle.Bundle {
+	if b.Manifest.Roots == nil || slices.Contains(*b.Manifest.Roots, compiler.OverridesRoot) {
+		return b
+	}
+	out := *b
+	roots := append(slices.Clone(*b.Manifest.Roots), compiler.OverridesRoot)
+	out.Manifest.Roots = &roots
+	return &out
+}
+
+// errForeignRoot: another bundle in OPA's store claims data.charter or
+// data.charter_overrides.
 var errForeignRoot = errors.New("foreign bundle under data.charter")
 
-// checkRoots refuses to share data.charter with a bundle OPA loaded itself
-// (--bundle, bundles:): its decisions would bypass the signature and rollback
-// checks. OPA refuses overlapping roots too; this names the remedy.
+// checkRoots refuses to share data.charter or data.charter_overrides with a
+// bundle OPA loaded itself (--bundle, bundles:): its decisions, or its
+// overrides, would bypass the signature, rollback and council checks. OPA
+// refuses overlapping roots too; this names the remedy.
 func (p *Plugin) checkRoots(ctx context.Context, txn storage.Transaction) error {
 	names, err := bundle.ReadBundleNamesFromStore(ctx, p.m.Store, txn)
 	if err != nil && !storage.IsNotFound(err) {
@@ -211,10 +280,21 @@ func (p *Plugin) checkRoots(ctx context.Context, txn storage.Transaction) error 
 			return err
 		}
 		for _, r := range roots {
-			if r == "" || r == "charter" || strings.HasPrefix(r, "charter/") {
+			if ownedRoot(r) {
 				return fmt.Errorf("%w: bundle %q (root %q) was loaded by OPA itself, unverified by charter: give it to plugins.%s.bundle instead", errForeignRoot, n, r, Name)
 			}
 		}
 	}
 	return nil
+}
+
+// ownedRoot reports whether a bundle root overlaps the roots the charter
+// bundle claims (data.charter, data.charter_overrides).
+func ownedRoot(r string) bool {
+	for _, own := range []string{"charter", compiler.OverridesRoot} {
+		if r == "" || r == own || strings.HasPrefix(r, own+"/") {
+			return true
+		}
+	}
+	return false
 }

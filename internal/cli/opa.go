@@ -21,6 +21,7 @@ type opaRunOptions struct {
 	PollInterval string
 	AuditLog     string
 	AuditSync    bool
+	Overrides    string
 }
 
 func (o *opaRunOptions) AddFlags(fs *pflag.FlagSet) {
@@ -29,13 +30,14 @@ func (o *opaRunOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.StateDir, "charter-state-dir", "", "keep the last good charter bundle and the serial floor here (= plugins.charter.state_dir)")
 	fs.StringVar(&o.PollInterval, "charter-poll-interval", "", "how often to check the charter bundle source, e.g. 10s (= plugins.charter.poll_interval)")
 	fs.StringVar(&o.AuditLog, "charter-audit-log", "", "charter's audit log for every charter decision; - for JSON lines on stdout (= plugins.charter.audit_log)")
+	fs.StringVar(&o.Overrides, "charter-overrides", "", "directory of Override documents: those the charter's council approved go into OPA's store at data.charter_overrides and lift matching denials; read again every poll interval and when an override starts or expires (= plugins.charter.overrides)")
 	fs.BoolVar(&o.AuditSync, "charter-audit-sync", false, "answer only once the decision's record is on disk (= plugins.charter.audit_sync)")
 }
 
 // overrides turns the flags into OPA --set values.
 func (o *opaRunOptions) overrides(existing []string) ([]string, error) {
 	if o.Bundle == "" {
-		if len(o.Keys) > 0 || o.StateDir != "" || o.PollInterval != "" || o.AuditLog != "" || o.AuditSync {
+		if len(o.Keys) > 0 || o.StateDir != "" || o.PollInterval != "" || o.AuditLog != "" || o.AuditSync || o.Overrides != "" {
 			return nil, fmt.Errorf("the --charter-* flags need --charter-bundle (or configure plugins.%s in the configuration file)", plugin.Name)
 		}
 		return nil, nil
@@ -44,7 +46,7 @@ func (o *opaRunOptions) overrides(existing []string) ([]string, error) {
 	for i, k := range o.Keys {
 		set = append(set, fmt.Sprintf("plugins.charter.keys[%d]=%s", i, escapeSet(k)))
 	}
-	for key, v := range map[string]string{"state_dir": o.StateDir, "poll_interval": o.PollInterval, "audit_log": o.AuditLog} {
+	for key, v := range map[string]string{"state_dir": o.StateDir, "poll_interval": o.PollInterval, "audit_log": o.AuditLog, "overrides": o.Overrides} {
 		if v != "" {
 			set = append(set, "plugins.charter."+key+"="+escapeSet(v))
 		}
