@@ -54,6 +54,8 @@ FUZZFLAGS = -run '^$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 1s
 fuzz::
 	$(GO) test ./charter $(FUZZFLAGS) -fuzz '^FuzzParse$$'
 	$(GO) test ./charter $(FUZZFLAGS) -fuzz '^FuzzParsePath$$'
+	$(GO) test ./charter $(FUZZFLAGS) -fuzz '^FuzzLoadKinds$$'
+	$(GO) test ./kinds $(FUZZFLAGS) -fuzz '^FuzzCheck$$'
 	$(GO) test ./compiler $(FUZZFLAGS) -fuzz '^FuzzCompile$$'
 	$(GO) test ./internal/manifest $(FUZZFLAGS) -fuzz '^FuzzParse$$'
 	$(GO) test ./internal/manifest $(FUZZFLAGS) -fuzz '^FuzzKubectlParity$$'

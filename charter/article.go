@@ -78,6 +78,11 @@ func (d *decoder) match(n *yaml.Node, m *Match) {
 	d.fields(n, "match", map[string]func(*yaml.Node){
 		"kinds": func(v *yaml.Node) {
 			m.Kinds = d.strList(v, "match.kinds")
+			if v.Kind == yaml.SequenceNode {
+				for _, e := range v.Content {
+					m.KindPos = append(m.KindPos, d.pos(e))
+				}
+			}
 			if v.Kind == yaml.SequenceNode && len(v.Content) == 0 {
 				d.errorf(v, "match.kinds must name at least one kind (\"*\" for every kind)")
 			}

@@ -13,6 +13,7 @@ import (
 type ClusterQuery struct {
 	Pos           Pos
 	Kind          string
+	KindPos       Pos
 	SameNamespace bool
 	Name          *Path   // candidates named by one of the values this path reaches
 	Where         []*Leaf // over the candidate (root other) and the article's roots; all hold
@@ -37,7 +38,9 @@ func (d *decoder) clusterCondition(n *yaml.Node, c *Condition) {
 	d.fields(n, "condition", map[string]func(*yaml.Node){
 		"cluster": func(v *yaml.Node) {
 			d.fields(v, "cluster", map[string]func(*yaml.Node){
-				"kind":          func(x *yaml.Node) { q.Kind = d.str(x, "cluster.kind") },
+				"kind": func(x *yaml.Node) {
+					q.Kind, q.KindPos = d.str(x, "cluster.kind"), d.pos(x)
+				},
 				"sameNamespace": func(x *yaml.Node) { q.SameNamespace = d.boolean(x, "cluster.sameNamespace") },
 				"name":          func(x *yaml.Node) { q.Name = path(x, "cluster.name") },
 				"selects":       func(x *yaml.Node) { q.Selects = path(x, "cluster.selects") },

@@ -18,6 +18,36 @@ func seeds(f *testing.F) {
 		}
 	}
 	f.Add([]byte(header + "  - {id: A, title: x, match: {kinds: [Pod]}, violation: {path: 'object.a[*][\"b*\"]', op: in, value: [1]}, message: '{{value}}'}\n"))
+	f.Add([]byte(kindsCharter("  customKinds:\n  - {group: a.io, version: v1, kind: y, plural: ys, namespaced: false}\n", "[Pods, y, Y, batch/*/CronJob, Pod/exec]")))
+}
+
+// FuzzLoadKinds: loading any charter file (parse, then the checks of the
+// loader: kinds, custom kinds, test files) gives a charter or positioned
+// errors, never a panic.
+func FuzzLoadKinds(f *testing.F) {
+	seeds(f)
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(dir, "f.yaml")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Load(path)
+		if err == nil && c == nil {
+			t.Fatal("nil charter without error")
+		}
+		if err != nil {
+			list, ok := err.(ErrorList)
+			if !ok || len(list) == 0 {
+				t.Fatalf("error %T is not a non-empty ErrorList: %v", err, err)
+			}
+			for _, e := range list {
+				if e.Pos.File == "" {
+					t.Fatalf("error without a file: %v", e)
+				}
+			}
+		}
+	})
 }
 
 // FuzzParse: any input gives a charter or positioned errors, never a panic.

@@ -152,6 +152,9 @@ func Merge(all []*Charter) (*Charter, error) {
 			if out.Spec.PodTemplates, err = mergePodTemplates(out.Spec.PodTemplates, c.Spec.PodTemplates); err != nil {
 				errs.Add(c.Pos, "%v", err)
 			}
+			if out.Spec.CustomKinds, err = mergeCustomKinds(out.Spec.CustomKinds, c.Spec.CustomKinds); err != nil {
+				errs.Add(c.Pos, "%v", err)
+			}
 		}
 	}
 	out.Metadata.Description = "merged: " + strings.Join(names, ", ")
@@ -258,6 +261,9 @@ func (l *loader) load(path string, from Pos) *Charter {
 		if c.Spec.PodTemplates, err = mergePodTemplates(c.Spec.PodTemplates, sub.Spec.PodTemplates); err != nil {
 			l.errs.Add(inc.Pos, "include %s: %v", inc.Path, err)
 		}
+		if c.Spec.CustomKinds, err = mergeCustomKinds(c.Spec.CustomKinds, sub.Spec.CustomKinds); err != nil {
+			l.errs.Add(inc.Pos, "include %s: %v", inc.Path, err)
+		}
 	}
 	var instances []*Article
 	for i := range c.Spec.Instances {
@@ -301,7 +307,13 @@ func (l *loader) load(path string, from Pos) *Charter {
 		if c.Spec.PodTemplates, err = mergePodTemplates(c.Spec.PodTemplates, sub.Spec.PodTemplates); err != nil {
 			l.errs.Add(in.Pos, "instance %s: %v", in.Name, err)
 		}
+		if c.Spec.CustomKinds, err = mergeCustomKinds(c.Spec.CustomKinds, sub.Spec.CustomKinds); err != nil {
+			l.errs.Add(in.Pos, "instance %s: %v", in.Name, err)
+		}
 	}
+	// The charter's own articles may name the kinds its includes declare;
+	// included and instantiated ones were checked where they are written.
+	checkKinds(&c.Spec, c.Spec.Articles, &l.errs)
 	for _, a := range c.Spec.Articles {
 		if prev, dup := ids[a.ID]; dup {
 			l.errs.Add(a.Pos, "article id %q is already defined by an include or instance at %s", a.ID, prev.Pos)

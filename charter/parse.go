@@ -150,8 +150,9 @@ func (d *decoder) spec(n *yaml.Node, s *Spec) {
 				},
 			})
 		},
-		"parameters": func(v *yaml.Node) { s.Parameters = d.parameters(v) },
-		"instances":  func(v *yaml.Node) { s.Instances = d.instances(v) },
+		"parameters":  func(v *yaml.Node) { s.Parameters = d.parameters(v) },
+		"customKinds": func(v *yaml.Node) { s.CustomKinds = d.customKinds(v) },
+		"instances":   func(v *yaml.Node) { s.Instances = d.instances(v) },
 		"articles": func(v *yaml.Node) {
 			if v.Kind != yaml.SequenceNode {
 				d.errorf(v, "spec.articles must be a list, not %s", kindName(v))

@@ -51,6 +51,20 @@ type Spec struct {
 	// another charter lists it in Instances.
 	Parameters []Parameter
 	Instances  []Instance
+	// CustomKinds declares the custom resource kinds (CRDs) the charter's
+	// articles and cluster queries may name; any other kind must be built in.
+	CustomKinds []CustomKind
+}
+
+// CustomKind declares a custom resource kind: where it is served, the
+// resource name requests about it arrive under, and its scope.
+type CustomKind struct {
+	Pos        Pos
+	Group      string // e.g. argoproj.io
+	Version    string // e.g. v1alpha1
+	Kind       string // e.g. Rollout
+	Plural     string // e.g. rollouts (default: the plural Kubernetes derives from the kind)
+	Namespaced bool   // default true
 }
 
 // RegoCapabilities widens the builtins this charter's raw Rego articles may
@@ -172,6 +186,7 @@ type Article struct {
 // Match selects the objects and requests an article applies to.
 type Match struct {
 	Kinds             []string
+	KindPos           []Pos // where each of Kinds is written
 	Operations        []string
 	Namespaces        []string
 	ExcludeNamespaces []string

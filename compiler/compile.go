@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/charter-dev/charter/charter"
+	"github.com/charter-dev/charter/kinds"
 	"github.com/charter-dev/charter/podtemplate"
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/format"
@@ -67,6 +68,33 @@ type Info struct {
 	// PodTemplates is where each kind keeps its pod (built-in kinds and the
 	// charter's spec.podTemplates): articles written for Pod cover them all.
 	PodTemplates []podtemplate.Template `json:"podTemplates"`
+	// CustomKinds are the custom resource kinds the charter declares
+	// (spec.customKinds): where the webhook's rules send their requests,
+	// which are cluster-scoped, what a cache of cluster data lists.
+	CustomKinds []CustomKind `json:"customKinds,omitempty"`
+}
+
+// CustomKind is a custom resource kind the charter declares.
+type CustomKind struct {
+	Group      string `json:"group"`
+	Version    string `json:"version"`
+	Kind       string `json:"kind"`
+	Plural     string `json:"plural"`
+	Namespaced bool   `json:"namespaced"`
+}
+
+// Kinds is the kind in the kinds package's terms (namespace defaulting).
+func (k CustomKind) Kinds() kinds.Custom {
+	return kinds.Custom{Group: k.Group, Version: k.Version, Kind: k.Kind, Namespaced: k.Namespaced}
+}
+
+// DeclaredKinds lists the custom kinds in the kinds package's terms.
+func (in Info) DeclaredKinds() []kinds.Custom {
+	out := make([]kinds.Custom, 0, len(in.CustomKinds))
+	for _, k := range in.CustomKinds {
+		out = append(out, k.Kinds())
+	}
+	return out
 }
 
 // ScopeInfo is the charter-wide namespace scope.
@@ -364,6 +392,9 @@ func info(c *charter.Charter) Info {
 		Articles:        map[string]ArticleInfo{},
 		Runtime:         []RuntimeArticle{},
 		AllowedBuiltins: allowedBuiltins(c),
+	}
+	for _, k := range c.Spec.CustomKinds {
+		in.CustomKinds = append(in.CustomKinds, CustomKind{Group: k.Group, Version: k.Version, Kind: k.Kind, Plural: k.Plural, Namespaced: k.Namespaced})
 	}
 	for _, a := range c.Spec.Articles {
 		ai := ArticleInfo{Title: a.Title, Description: strings.TrimSpace(a.Description), Severity: a.Severity, Action: a.Action, Kinds: a.Match.Kinds, Runtime: a.Runtime != nil}

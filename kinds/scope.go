@@ -1,5 +1,7 @@
 package kinds
 
+import "k8s.io/apimachinery/pkg/runtime/schema"
+
 // clusterScoped are the built-in kinds that have no namespace. The scheme
 // does not record scope; kinds_test checks every entry is a known kind.
 var clusterScoped = map[string]bool{
@@ -21,13 +23,27 @@ var clusterScoped = map[string]bool{
 // Kinds it does not know (custom resources) count as namespaced, as most are.
 func Namespaced(kind string) bool { return !clusterScoped[kind] }
 
+// namespacedIn is Namespaced for an object of apiVersion: a custom kind
+// declared in that group says its own scope.
+func namespacedIn(apiVersion, kind string, custom []Custom) bool {
+	group := schema.FromAPIVersionAndKind(apiVersion, kind).Group
+	for _, c := range custom {
+		if c.Kind == kind && c.Group == group {
+			return c.Namespaced
+		}
+	}
+	return Namespaced(kind)
+}
+
 // DefaultNamespace returns obj with metadata.namespace set to ns when obj is
 // a bare object of a namespaced kind without one, as kubectl apply would
 // send it; anything else (a namespace given, a cluster-scoped kind, an
-// AdmissionReview) is returned as is. obj itself is never modified.
-func DefaultNamespace(obj map[string]any, ns string) map[string]any {
+// AdmissionReview) is returned as is. custom are the custom kinds the
+// charter declares, with their scope. obj itself is never modified.
+func DefaultNamespace(obj map[string]any, ns string, custom ...Custom) map[string]any {
 	kind, _ := obj["kind"].(string)
-	if ns == "" || kind == "" || kind == "AdmissionReview" || !Namespaced(kind) {
+	apiVersion, _ := obj["apiVersion"].(string)
+	if ns == "" || kind == "" || kind == "AdmissionReview" || !namespacedIn(apiVersion, kind, custom) {
 		return obj
 	}
 	meta, ok := obj["metadata"].(map[string]any)

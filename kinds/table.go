@@ -94,10 +94,38 @@ func Builtin(kind string) bool {
 	return ok
 }
 
+// BuiltinIn reports whether kind is a built-in kind of the API group
+// ("" for the core group).
+func BuiltinIn(group, kind string) bool {
+	for _, gv := range builtinKinds()[kind] {
+		if schema.FromAPIVersionAndKind(gv, kind).Group == group {
+			return true
+		}
+	}
+	return false
+}
+
+// Custom is a custom resource kind a charter declares (spec.customKinds).
+type Custom struct {
+	Group      string
+	Version    string
+	Kind       string
+	Namespaced bool
+}
+
 // Describe names a kind with where it is served: "CronJob (batch/v1)".
 func Describe(kind string) string {
+	return describe(kind, nil)
+}
+
+func describe(kind string, custom []Custom) string {
 	if gvs := builtinKinds()[kind]; len(gvs) > 0 {
 		return fmt.Sprintf("%s (%s)", kind, gvs[0])
+	}
+	for _, c := range custom {
+		if c.Kind == kind {
+			return fmt.Sprintf("%s (%s/%s, declared in spec.customKinds)", kind, c.Group, c.Version)
+		}
 	}
 	return kind
 }
@@ -105,14 +133,9 @@ func Describe(kind string) string {
 // Check explains why kind, as a charter's match.kinds names it, is not a
 // kind objects have, with the spelling it most likely meant; "" when it is
 // a built-in kind, "*", or one of custom (declared custom resource kinds).
-func Check(kind string, custom []string) string {
-	if kind == "*" || Builtin(kind) {
+func Check(kind string, custom []Custom) string {
+	if kind == "*" || Builtin(kind) || isCustom(custom, kind) {
 		return ""
-	}
-	for _, c := range custom {
-		if c == kind {
-			return ""
-		}
 	}
 	if strings.Contains(kind, "/") {
 		return checkSlashed(kind, custom)
@@ -126,7 +149,7 @@ func Check(kind string, custom []string) string {
 
 // checkSlashed explains a kind written as a subresource (pods/exec, Pod/exec)
 // or with its group and version (batch/v1/CronJob, apps/*/Deployment).
-func checkSlashed(kind string, custom []string) string {
+func checkSlashed(kind string, custom []Custom) string {
 	parts := strings.Split(kind, "/")
 	if len(parts) == 2 {
 		res := strings.ToLower(parts[0])
@@ -136,13 +159,13 @@ func checkSlashed(kind string, custom []string) string {
 		}
 	}
 	last := parts[len(parts)-1]
-	if Builtin(last) || contains(custom, last) {
-		return fmt.Sprintf("%q: match.kinds names the kind alone, without group or version; did you mean %s?", kind, Describe(last))
+	if Builtin(last) || isCustom(custom, last) {
+		return fmt.Sprintf("%q: a kind is named alone, without group or version; did you mean %s?", kind, describe(last, custom))
 	}
 	if s := suggest(last, custom); s != "" {
 		return fmt.Sprintf("unknown kind %q; did you mean %s?", kind, s)
 	}
-	return fmt.Sprintf("unknown kind %q (match.kinds names a kind alone, e.g. CronJob; subresources as Kubernetes spells them, e.g. pods/exec, are matched by their kind)", kind)
+	return fmt.Sprintf("unknown kind %q (a kind is named alone, e.g. CronJob, and a custom resource's kind is declared in spec.customKinds; a subresource such as pods/exec is matched by the kind admission sees)", kind)
 }
 
 type namedSubresource struct {
@@ -164,14 +187,14 @@ func lookupSubresource(res, sub string) (namedSubresource, bool) {
 
 // suggest is the known kind closest to a misspelt one: the same letters in
 // another case, a plural, or a small typo.
-func suggest(kind string, custom []string) string {
+func suggest(kind string, custom []Custom) string {
 	lower := strings.ToLower(kind)
 	candidates := map[string]bool{}
 	for k := range builtinKinds() {
 		candidates[k] = true
 	}
 	for _, c := range custom {
-		candidates[c] = true
+		candidates[c.Kind] = true
 	}
 	best, bestDist := "", 3
 	for _, k := range sortedKeys(candidates) {
@@ -190,7 +213,7 @@ func suggest(kind string, custom []string) string {
 	if best == "" {
 		return ""
 	}
-	return Describe(best)
+	return describe(best, custom)
 }
 
 // pluralOf is the resource name Kubernetes gives a kind, for the regular cases.
@@ -198,7 +221,7 @@ func pluralOf(kind string) string {
 	switch {
 	case strings.HasSuffix(kind, "s"), strings.HasSuffix(kind, "x"), strings.HasSuffix(kind, "ch"), strings.HasSuffix(kind, "sh"):
 		return kind + "es"
-	case strings.HasSuffix(kind, "y") && !strings.ContainsAny(kind[len(kind)-2:len(kind)-1], "aeiou"):
+	case len(kind) > 1 && strings.HasSuffix(kind, "y") && !strings.ContainsAny(kind[len(kind)-2:len(kind)-1], "aeiou"):
 		return kind[:len(kind)-1] + "ies"
 	}
 	return kind + "s"
@@ -213,9 +236,9 @@ func sortedKeys(m map[string]bool) []string {
 	return out
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
+func isCustom(custom []Custom, kind string) bool {
+	for _, c := range custom {
+		if c.Kind == kind {
 			return true
 		}
 	}

@@ -255,7 +255,7 @@ func TestRulesAndHandlerAgree(t *testing.T) {
 			decided := false
 			for id, a := range info.Articles {
 				for _, kind := range a.Kinds {
-					for _, ref := range resourcesOf(kind, nil) {
+					for _, ref := range resourcesOf(kind, nil, nil) {
 						kept := decidedOnly(d, op, engine.Decision{Violations: []engine.Finding{{Article: id}}})
 						decided = decided || ref.resource == res && len(kept.Violations) == 1
 					}

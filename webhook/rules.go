@@ -109,7 +109,7 @@ func RulesFor(info compiler.Info) Rules {
 					add(main, r, ops)
 				}
 			default:
-				for _, r := range resourcesOf(kind, info.PodTemplates) {
+				for _, r := range resourcesOf(kind, info.PodTemplates, info.CustomKinds) {
 					add(main, r, ops)
 				}
 			}
@@ -145,17 +145,23 @@ func articleKinds(kinds []string, templates []podtemplate.Template) []string {
 	return out
 }
 
-// resourcesOf is where requests about kind arrive: a built-in resource, else
-// the plural the apiserver derives, in each group a pod template of that kind
-// names, or in every group.
-func resourcesOf(kind string, templates []podtemplate.Template) []resourceRef {
+// resourcesOf is where requests about kind arrive: a built-in resource, the
+// group and plural the charter declares for a custom kind (spec.customKinds),
+// else the plural the apiserver derives, in each group a pod template of
+// that kind names, or in every group.
+func resourcesOf(kind string, templates []podtemplate.Template, custom []compiler.CustomKind) []resourceRef {
 	if r, ok := builtinResources[kind]; ok {
 		return []resourceRef{r}
 	}
-	plural, _ := meta.UnsafeGuessKindToResource(schema.GroupVersionKind{Kind: kind})
 	var out []resourceRef
+	for _, c := range custom {
+		if c.Kind == kind {
+			out = append(out, resourceRef{c.Group, c.Plural})
+		}
+	}
+	plural, _ := meta.UnsafeGuessKindToResource(schema.GroupVersionKind{Kind: kind})
 	for _, t := range templates {
-		if t.Kind == kind {
+		if t.Kind == kind && !slices.ContainsFunc(custom, func(c compiler.CustomKind) bool { return c.Kind == kind && c.Group == t.APIGroup }) {
 			out = append(out, resourceRef{t.APIGroup, plural.Resource})
 		}
 	}

@@ -94,7 +94,7 @@ func addTests(c *charter.Charter, out *compiler.Output) error {
 	objects := compiler.TestObjects{}
 	for _, a := range c.Spec.Articles {
 		for _, t := range a.Tests {
-			objs, err := testrun.Objects(t)
+			objs, err := testrun.Objects(t, out.Info.DeclaredKinds()...)
 			if err != nil {
 				return badInput(fmt.Errorf("%s: %w", t.Pos, err))
 			}

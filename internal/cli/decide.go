@@ -107,7 +107,7 @@ func forEachDoc[T any](ctx context.Context, sources []manifest.Source, decide fu
 // decideOne decides one manifest, objects of namespaced kinds without a
 // namespace in namespace.
 func decideOne(ctx context.Context, e *engine.Engine, ov *engine.Overrides, d manifest.Doc, namespace string) (report.Result, error) {
-	d.Object = kinds.DefaultNamespace(d.Object, namespace)
+	d.Object = kinds.DefaultNamespace(d.Object, namespace, e.Bundle().Info.DeclaredKinds()...)
 	dec, err := e.DecideWith(ctx, d.Object, ov)
 	if err != nil {
 		return report.Result{}, err

@@ -44,7 +44,7 @@ func Run(ctx context.Context, e *engine.Engine, c *charter.Charter, run *regexp.
 }
 
 func check(ctx context.Context, e *engine.Engine, a *charter.Article, t *charter.Test) (bool, string) {
-	objects, err := Objects(t)
+	objects, err := Objects(t, e.Bundle().Info.DeclaredKinds()...)
 	if err != nil {
 		return false, err.Error()
 	}
@@ -85,10 +85,11 @@ func check(ctx context.Context, e *engine.Engine, a *charter.Article, t *charter
 const Namespace = "default"
 
 // Objects reads the objects of a test: its inline object, or every document
-// of its file, each defaulted to Namespace when it names none.
-func Objects(t *charter.Test) ([]map[string]any, error) {
+// of its file, each defaulted to Namespace when it names none and its kind
+// is namespaced (custom are the charter's declared custom kinds).
+func Objects(t *charter.Test, custom ...kinds.Custom) ([]map[string]any, error) {
 	if t.Object != nil {
-		return []map[string]any{kinds.DefaultNamespace(t.Object, Namespace)}, nil
+		return []map[string]any{kinds.DefaultNamespace(t.Object, Namespace, custom...)}, nil
 	}
 	data, err := os.ReadFile(t.File)
 	if err != nil {
@@ -103,7 +104,7 @@ func Objects(t *charter.Test) ([]map[string]any, error) {
 	}
 	out := make([]map[string]any, len(docs))
 	for i, d := range docs {
-		out[i] = kinds.DefaultNamespace(d.Object, Namespace)
+		out[i] = kinds.DefaultNamespace(d.Object, Namespace, custom...)
 	}
 	return out, nil
 }

@@ -30,6 +30,8 @@ kind: Charter
 metadata: {name: scan-e2e, version: 1.0.0}
 spec:
   defaults: {action: deny, severity: high}
+  customKinds:
+  - {group: scan.charter.dev, version: v1, kind: Widget}
   articles:
   - id: SC-001
     title: No privileged containers
