@@ -25,11 +25,16 @@ func (d *Dir) Origin() string { return "dir:" + d.Path }
 
 // Reload reads the directory (ReadDir) and, when its documents changed (or
 // at the first read), replaces the directory's entries in p. A directory
-// that cannot be read is an error and leaves p as it was: the documents read
-// last stay in force.
+// that cannot be read (removed, unmounted, no permission) is an error and
+// fails closed: none of its documents stays in p, so none of its overrides
+// counts until a read succeeds again and puts them back.
 func (d *Dir) Reload(p *Pool) (bool, error) {
 	entries, err := ReadDir(d.Path)
 	if err != nil {
+		if d.read {
+			p.Replace(d.Origin(), nil)
+			d.read = false
+		}
 		return false, err
 	}
 	sum := digestEntries(entries)

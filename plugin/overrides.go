@@ -67,7 +67,7 @@ func (p *Plugin) writeOverrides(ctx context.Context, txn storage.Transaction, st
 func (p *Plugin) refreshOverrides(ctx context.Context, now time.Time) time.Duration {
 	wait := p.cfg.cfg.poll
 	if changed, err := p.ovDir.Reload(p.ovPool); err != nil {
-		p.log.Error("overrides directory not read; the documents read last stay in force", "dir", p.ovDir.Path, "err", err)
+		p.log.Error("overrides directory not read: none of its overrides counts until it is", "dir", p.ovDir.Path, "err", err)
 	} else if changed {
 		p.log.Info("overrides directory changed", "dir", p.ovDir.Path)
 	}

@@ -81,8 +81,9 @@ func (f *overridesFixture) install(t *testing.T, p string) string {
 // under-signed, outsider-signed, expired, not yet valid, revoked,
 // out-of-scope and tampered overrides each lift nothing; forged overrides
 // written through the REST API are refused. The directory is read again
-// while OPA runs (an override added, then removed), and an override starts
-// and expires without a restart.
+// while OPA runs (an override added, then removed; the directory gone lifts
+// nothing until it is back), and an override starts and expires without a
+// restart.
 func TestCharterOPARunOverrides(t *testing.T) {
 	bin := cli(t)
 	f := newOverridesFixture(t)
@@ -153,6 +154,24 @@ func TestCharterOPARunOverrides(t *testing.T) {
 		}
 		if msg := waitFor(20*time.Second, func() string { return askDecision(t, decision, pod).deniedUnlifted() }); msg != "" {
 			t.Errorf("after removing the override: %s", msg)
+		}
+		// A directory that cannot be read fails closed: none of its
+		// overrides counts until it is back.
+		valid := privilegedPod("default", "web-valid")
+		if err := os.Rename(f.overrides, f.overrides+".gone"); err != nil {
+			t.Fatal(err)
+		}
+		if msg := waitFor(20*time.Second, func() string { return askDecision(t, decision+"?metrics=true", valid).deniedUnlifted() }); msg != "" {
+			t.Errorf("with the directory gone: %s", msg)
+		}
+		if msg := askDecision(t, decision, valid).deniedUnlifted(); msg != "" {
+			t.Errorf("with the directory gone, native path: %s", msg)
+		}
+		if err := os.Rename(f.overrides+".gone", f.overrides); err != nil {
+			t.Fatal(err)
+		}
+		if msg := waitFor(20*time.Second, func() string { return askDecision(t, decision, valid).liftedBy("valid-web") }); msg != "" {
+			t.Errorf("with the directory back: %s", msg)
 		}
 	})
 	t.Run("an override starts and expires without a restart", func(t *testing.T) {
