@@ -242,8 +242,10 @@ func charterPaths() ([]string, error) {
 	return append(out, generated), nil
 }
 
-// corpusRoots are the directories of shipped test data and examples.
-var corpusRoots = []string{"policies/testdata", "examples"}
+// corpusRoots are the directories of shipped test data and example
+// objects. Not examples/ as a whole: examples/ci holds CI pipeline files,
+// YAML documents without kind that charter eval rightly refuses as input.
+var corpusRoots = []string{"policies/testdata", "examples/manifests", "examples/charters"}
 
 func loadCorpus(t testing.TB) error {
 	if err := os.MkdirAll(corpusDir, 0o755); err != nil {
