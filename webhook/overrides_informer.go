@@ -28,8 +28,16 @@ func (o *Overrides) WatchObjects(inf *Informers) error {
 		o.log.Info("Override object seen", "source", e.Source, "resourceVersion", u.GetResourceVersion())
 	}
 	_, err := inf.For(OverrideResource).AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    put,
-		UpdateFunc: func(_, obj any) { put(obj) },
+		AddFunc: put,
+		UpdateFunc: func(old, obj any) {
+			// A resync hands over the object unchanged: nothing to verify again.
+			if before, ok := old.(*unstructured.Unstructured); ok {
+				if n, ok := obj.(*unstructured.Unstructured); ok && before.GetResourceVersion() == n.GetResourceVersion() {
+					return
+				}
+			}
+			put(obj)
+		},
 		DeleteFunc: func(obj any) {
 			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 				obj = d.Obj

@@ -55,7 +55,9 @@ func TestDeployManifests(t *testing.T) {
 		t.Fatalf("kubectl apply --dry-run=server: %v\n%s", err, out)
 	}
 	for _, want := range []string{"deployment.apps/charter-webhook", "poddisruptionbudget.policy/charter-webhook",
-		"service/charter-webhook", "validatingwebhookconfiguration.admissionregistration.k8s.io/charter"} {
+		"service/charter-webhook", "validatingwebhookconfiguration.admissionregistration.k8s.io/charter",
+		"customresourcedefinition.apiextensions.k8s.io/overrides.charter.dev", "clusterrole.rbac.authorization.k8s.io/charter-webhook-overrides",
+		"clusterrolebinding.rbac.authorization.k8s.io/charter-webhook-overrides"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("dry run did not apply %s:\n%s", want, out)
 		}

@@ -74,6 +74,13 @@ type charterWebhook struct {
 
 func startWebhook(t *testing.T, charterPath string) *charterWebhook {
 	t.Helper()
+	return startWebhookWith(t, charterPath, nil)
+}
+
+// startWebhookWith starts the webhook with its options changed by mutate
+// (when not nil) before it is built.
+func startWebhookWith(t *testing.T, charterPath string, mutate func(*webhook.Options)) *charterWebhook {
+	t.Helper()
 	dir := t.TempDir()
 	tlsDir := filepath.Join(dir, "tls")
 	b, err := certs.Generate(certs.Options{Service: "charter-webhook", Namespace: "charter"})
@@ -91,7 +98,7 @@ func startWebhook(t *testing.T, charterPath string) *charterWebhook {
 	// deploy/ and the demo do (#8): the charter is compiled, signed and
 	// loaded through the same verifying loader as --verify-key.
 	key := keystest.Shared(t)
-	s, err := webhook.New(context.Background(), webhook.Options{
+	o := webhook.Options{
 		BundlePath: signedBundle(t, charterPath, dir, key),
 		Loading:    webhook.Loading{Verify: source.Keys(key)},
 		CertFile:   filepath.Join(tlsDir, certs.CertFile), KeyFile: filepath.Join(tlsDir, certs.KeyFile),
@@ -103,7 +110,11 @@ func startWebhook(t *testing.T, charterPath string) *charterWebhook {
 		Timeout:           25 * time.Second,
 		ExcludeNamespaces: append([]string{"charter"}, webhook.DefaultExcludeNamespaces...),
 		Logger:            slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
+	}
+	if mutate != nil {
+		mutate(&o)
+	}
+	s, err := webhook.New(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
