@@ -3,29 +3,19 @@ package webhook
 import (
 	"context"
 	"time"
-
-	"github.com/charter-dev/charter/overrides"
 )
 
 // LoadDir reads the directory again (overrides.Dir, the reader every
 // enforcement point shares) and reports whether its documents changed. A
 // file that does not parse is kept as an ignored entry (logged and counted,
-// lifting nothing). A directory that cannot be read is an error, and here,
-// unlike overrides.Dir alone, none of its overrides counts until it can be
-// read again: at admission a directory that went away lifts nothing.
+// lifting nothing). A directory that cannot be read is an error, and none
+// of its overrides counts until it can be read again (overrides.Dir fails
+// closed): a directory that went away lifts nothing.
 func (o *Overrides) LoadDir() (bool, error) {
 	if o.dir == nil {
 		return false, nil
 	}
-	changed, err := o.dir.Reload(o.pool)
-	if err != nil {
-		o.pool.Replace(o.dir.Origin(), nil)
-		// A fresh reader puts the documents back at the next good read,
-		// even when they are the ones read before.
-		o.dir = overrides.NewDir(o.dir.Path)
-		return false, err
-	}
-	return changed, nil
+	return o.dir.Reload(o.pool)
 }
 
 // Watch reads the directory every interval, and verifies the documents of
