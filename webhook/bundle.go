@@ -2,15 +2,12 @@ package webhook
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/charter-dev/charter/bundles"
 	"github.com/charter-dev/charter/bundles/source"
-	"github.com/charter-dev/charter/engine"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -23,21 +20,6 @@ func LoadEngine(ctx context.Context, ref string) (Decider, error) {
 		return nil, err
 	}
 	return h.Current(), nil
-}
-
-func activate(ctx context.Context, b *bundles.Bundle) (Decider, error) {
-	e, err := engine.New(ctx, b)
-	if err != nil {
-		return nil, err
-	}
-	// The webhook has no cluster cache yet (issue 13): without the data an
-	// "exists" query never fires and an "absent" one always does, so such
-	// a bundle is refused rather than enforced other than as written.
-	if kinds := e.ClusterKinds(); len(kinds) > 0 {
-		return nil, fmt.Errorf("bundle %s has articles that query cluster data (kinds %s), which the webhook cannot supply yet; "+
-			"enforce them with charter eval --data or charter audit scan", e.Revision(), strings.Join(kinds, ", "))
-	}
-	return e, nil
 }
 
 // Loading says what a bundle must pass before it enforces and where the
@@ -57,6 +39,9 @@ type HolderOptions struct {
 	Metrics  *Metrics
 	Registry prometheus.Registerer // where the loader's own metrics go
 	Logger   *slog.Logger
+	// Cluster is the cluster data cache bundles with cluster queries read;
+	// nil: such a bundle is refused.
+	Cluster *ClusterData
 }
 
 // Holder is the webhook's view of the one reload mechanism
@@ -70,6 +55,7 @@ type Holder struct {
 	metrics    *Metrics
 	poll       time.Duration
 	maxBackoff time.Duration
+	last       Decider // the Decider in force, whose cluster data is released when another replaces it
 }
 
 // NewHolder returns a Holder for the policy at ref, with nothing loaded yet.
@@ -90,10 +76,14 @@ func NewHolder(ref string, o HolderOptions) *Holder {
 		return h
 	}
 	cfg := source.Config[Decider]{
-		Source: src, Activate: activate, Verify: o.Verify, Metrics: source.NewMetrics(o.Registry), Logger: o.Logger.With("bundle", ref),
+		Source: src, Verify: o.Verify,
+		Activate: func(ctx context.Context, b *bundles.Bundle) (Decider, error) { return activateWith(ctx, b, o.Cluster) }, Metrics: source.NewMetrics(o.Registry), Logger: o.Logger.With("bundle", ref),
 		// Activations and rejections are counted by the loader's own
 		// metrics (charter_bundle_activations_total, _rejections_total).
-		OnChange: func(a *source.Active[Decider]) { h.metrics.setBundle(a.Value.Revision()) },
+		OnChange: func(a *source.Active[Decider]) {
+			h.metrics.setBundle(a.Value.Revision())
+			h.enforcing(a.Value)
+		},
 	}
 	if o.StateDir != "" {
 		cfg.State = &source.State{Dir: o.StateDir}

@@ -226,13 +226,14 @@ func TestHolderReloadsIncludes(t *testing.T) {
 	}
 }
 
-// TestHolderRefusesClusterQueries: the webhook has no cluster cache yet, so
-// a bundle whose articles query cluster data is refused, not enforced with
-// every "exists" false and every "absent" true.
+// TestHolderRefusesClusterQueries: without a cluster data cache, a bundle
+// whose articles query cluster data is refused, not enforced with every
+// "exists" false and every "absent" true.
 func TestHolderRefusesClusterQueries(t *testing.T) {
 	h := NewHolder("../examples/charters/cluster-data.yaml", HolderOptions{Logger: quiet})
 	err := h.Load(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "query cluster data (kinds ") || !strings.Contains(err.Error(), "StorageClass") {
+	if err == nil || !strings.Contains(err.Error(), "query cluster data (kinds ") || !strings.Contains(err.Error(), "StorageClass") ||
+		!strings.Contains(err.Error(), "the webhook has no cluster data source: serve with --cluster-data") {
 		t.Fatalf("Load = %v, want the cluster-data refusal naming the kinds", err)
 	}
 	if h.Ready() {

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -14,22 +15,46 @@ import (
 
 // Informers is the webhook's one client-go informer factory: every watch on
 // cluster objects (the Override objects, the cluster data a bundle reads)
-// shares its client and its caches. The readiness rule is the same for all:
-// the webhook is ready only once every informer it started has synced
-// (listed its resource once), so no replica answers from a cache that
-// has not seen the cluster yet.
+// shares its client. The readiness rule is the same for all: the webhook is
+// ready only once every informer it needs has synced (listed its resource
+// once), so no replica answers from a cache that has not seen the cluster
+// yet. Shared informers (For) gate readiness through Pending; the private
+// informers of the cluster data cache (Watch) are waited for by the bundle
+// that reads them, which activates only once they synced, so readiness
+// (which needs an active bundle) waits for them too, and a reload that adds
+// kinds leaves the replica ready on the bundle in force meanwhile.
 type Informers struct {
 	factory dynamicinformer.DynamicSharedInformerFactory
+	client  dynamic.Interface
+	resync  time.Duration
+	ctx     context.Context // the private informers' lifetime
+	cancel  context.CancelFunc
+
 	mu      sync.Mutex
 	synced  map[schema.GroupVersionResource]cache.InformerSynced
+	next    int
+	private map[int]*informer
+}
+
+// informer is a private informer (Watch).
+type informer struct {
+	name string // group/resource
+	inf  cache.SharedIndexInformer
+	stop context.CancelFunc
+
+	mu      sync.Mutex
+	lastErr error // the last list or watch error
 }
 
 // NewInformers returns a factory over client, each informer resyncing every
 // resync (0: never).
 func NewInformers(client dynamic.Interface, resync time.Duration) *Informers {
+	ctx, cancel := context.WithCancel(context.Background())
 	return &Informers{
 		factory: dynamicinformer.NewDynamicSharedInformerFactory(client, resync),
+		client:  client, resync: resync, ctx: ctx, cancel: cancel,
 		synced:  map[schema.GroupVersionResource]cache.InformerSynced{},
+		private: map[int]*informer{},
 	}
 }
 
@@ -43,18 +68,29 @@ func (i *Informers) For(gvr schema.GroupVersionResource) cache.SharedIndexInform
 	return inf
 }
 
-// Start runs every informer asked for until ctx ends, then stops them and
-// waits for them.
+// Start runs every informer asked for until ctx ends, then stops them (the
+// private ones too) and waits for them.
 func (i *Informers) Start(ctx context.Context) {
 	i.factory.Start(ctx.Done())
 	go func() {
-		<-ctx.Done()
+		select {
+		case <-ctx.Done():
+		case <-i.ctx.Done():
+		}
+		i.cancel()
 		i.factory.Shutdown()
 	}()
 }
 
-// Pending lists the resources whose informer has not synced yet, sorted;
-// empty when all have (the webhook may be ready).
+// Stop stops the private informers (the shared ones stop with Start's ctx).
+func (i *Informers) Stop() {
+	if i != nil {
+		i.cancel()
+	}
+}
+
+// Pending lists the resources whose shared informer has not synced yet,
+// sorted; empty when all have (the webhook may be ready).
 func (i *Informers) Pending() []string {
 	if i == nil {
 		return nil
@@ -69,4 +105,61 @@ func (i *Informers) Pending() []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// Watch starts, at once, a private informer of a resource (all namespaces)
+// whose objects pass through transform before they are stored (nil: kept
+// as listed) and go to h, until stop is called or the informers stop. Its
+// caller waits for its sync (waitSynced).
+func (i *Informers) Watch(gvr schema.GroupVersionResource, transform cache.TransformFunc, h cache.ResourceEventHandler) (inf cache.SharedIndexInformer, stop func(), err error) {
+	sii := dynamicinformer.NewFilteredDynamicInformer(i.client, gvr, "", i.resync, cache.Indexers{}, nil).Informer()
+	in := &informer{name: gvr.GroupResource().String(), inf: sii}
+	if transform != nil {
+		if err := sii.SetTransform(transform); err != nil {
+			return nil, nil, fmt.Errorf("informer %s: %w", in.name, err)
+		}
+	}
+	_ = sii.SetWatchErrorHandler(func(r *cache.Reflector, err error) {
+		in.mu.Lock()
+		in.lastErr = err
+		in.mu.Unlock()
+		cache.DefaultWatchErrorHandler(i.ctx, r, err)
+	})
+	if _, err := sii.AddEventHandler(h); err != nil {
+		return nil, nil, fmt.Errorf("informer %s: %w", in.name, err)
+	}
+	ctx, cancel := context.WithCancel(i.ctx)
+	in.stop = cancel
+	i.mu.Lock()
+	id := i.next
+	i.next++
+	i.private[id] = in
+	i.mu.Unlock()
+	go sii.RunWithContext(ctx)
+	return sii, func() {
+		i.mu.Lock()
+		delete(i.private, id)
+		i.mu.Unlock()
+		cancel()
+	}, nil
+}
+
+// waitSynced waits until inf (a private informer) has synced or ctx ends;
+// the error names the last list or watch error (RBAC!).
+func (i *Informers) waitSynced(ctx context.Context, inf cache.SharedIndexInformer, name string) error {
+	if cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+		return nil
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	for _, in := range i.private {
+		if in.inf == inf {
+			in.mu.Lock()
+			defer in.mu.Unlock()
+			if in.lastErr != nil {
+				return fmt.Errorf("%s not synced: %w", name, in.lastErr)
+			}
+		}
+	}
+	return fmt.Errorf("%s not synced: %w", name, ctx.Err())
 }

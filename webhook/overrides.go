@@ -195,17 +195,25 @@ type overridingSource struct {
 
 func (s *overridingSource) Current() Decider {
 	d := s.src.Current()
-	if e, ok := d.(*engine.Engine); ok {
-		return &overridingDecider{Engine: e, o: s.o}
+	if e, ok := d.(overridable); ok {
+		return &overridingDecider{overridable: e, o: s.o}
 	}
 	return d
+}
+
+// overridable is a Decider that decides with overrides: an *engine.Engine,
+// or one reading cluster data (clusterDecider).
+type overridable interface {
+	Decider
+	catalogue
+	DecideWith(ctx context.Context, input any, ov *engine.Overrides) (engine.Decision, error)
 }
 
 // overridingDecider decides with the engine and the overrides in force. It
 // keeps the engine's Bundle and Revision, so operations, metrics and audit
 // records see the bundle as before.
 type overridingDecider struct {
-	*engine.Engine
+	overridable
 	o *Overrides
 }
 

@@ -41,6 +41,9 @@ type Options struct {
 	OverridesDir    string
 	OverrideObjects bool
 	Informers       *Informers // the shared cluster watches (informers.go); nil: none
+	// ClusterData is the cache bundles with cluster queries read
+	// (cluster.go); nil: such bundles are refused.
+	ClusterData *ClusterData
 }
 
 // Server is the webhook's HTTPS server with everything around the handler.
@@ -91,7 +94,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		version.BuildInfoMetric(version.Get()))
 	s.metrics = NewMetrics(s.registry)
 
-	s.holder = NewHolder(o.BundlePath, HolderOptions{Loading: o.Loading, Metrics: s.metrics, Registry: s.registry, Logger: s.log})
+	s.holder = NewHolder(o.BundlePath, HolderOptions{Loading: o.Loading, Metrics: s.metrics, Registry: s.registry, Logger: s.log, Cluster: o.ClusterData})
 	// A remote source that is down, with no good bundle kept, leaves the
 	// server up and not ready until it comes back; a local one is a mistake.
 	if err := s.holder.Load(ctx); err != nil && !s.holder.Ready() && !s.holder.Remote() {

@@ -21,7 +21,7 @@ func newWebhookCommand() *cobra.Command {
 		Use:   "webhook",
 		Short: "Kubernetes validating admission webhook: serve, certificates, configuration",
 	}
-	cmd.AddCommand(newWebhookServeCommand(), newWebhookCertsCommand(), newWebhookConfigCommand())
+	cmd.AddCommand(newWebhookServeCommand(), newWebhookCertsCommand(), newWebhookConfigCommand(), newWebhookRBACCommand())
 	return cmd
 }
 
@@ -35,6 +35,7 @@ type webhookServeOptions struct {
 	decodeMemory string
 	overrides    overrideServeOptions
 	cluster      webhookClusterOptions
+	clusterData  clusterDataOptions
 }
 
 func (o *webhookServeOptions) AddFlags(fs *pflag.FlagSet) {
@@ -55,6 +56,7 @@ func (o *webhookServeOptions) AddFlags(fs *pflag.FlagSet) {
 	addVerifyKeyFlag(fs, &o.keys)
 	o.overrides.AddFlags(fs)
 	o.cluster.AddFlags(fs)
+	o.clusterData.AddFlags(fs)
 }
 
 func newWebhookServeCommand() *cobra.Command {
@@ -83,6 +85,9 @@ func newWebhookServeCommand() *cobra.Command {
 			}
 			o.Verify = verify
 			if err := o.overrides.apply(&o.Options, &o.cluster); err != nil {
+				return badInput(err)
+			}
+			if err := o.clusterData.apply(&o.Options, &o.cluster); err != nil {
 				return badInput(err)
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
