@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/charter-dev/charter/charter"
@@ -12,7 +11,6 @@ import (
 	"github.com/charter-dev/charter/internal/manifest"
 	"github.com/charter-dev/charter/report"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
@@ -49,11 +47,7 @@ func newDiffCommand() *cobra.Command {
 			if len(args) > 0 && o.clusterOptions.set() {
 				return badInput(errors.New("give manifests (PATH...) or a cluster (--kubeconfig, --context, --namespace), not both"))
 			}
-			color := false
-			if f, ok := cmd.OutOrStdout().(*os.File); ok && o.Output == "text" {
-				color = term.IsTerminal(int(f.Fd()))
-			}
-			w, err := report.NewDiff(o.Output, color)
+			w, err := report.NewDiff(o.Output, o.Output == "text" && terminal(cmd.OutOrStdout()) != nil)
 			if err != nil {
 				return badInput(err)
 			}

@@ -46,16 +46,21 @@ type reportRun struct {
 
 // start checks the format; text gets colour only on a terminal.
 func (o *outputOptions) start(cmd *cobra.Command) (*reportRun, error) {
-	r := &reportRun{out: bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10)}
-	if f, ok := cmd.OutOrStdout().(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		r.stdout = f
-	}
+	r := &reportRun{out: bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10), stdout: terminal(cmd.OutOrStdout())}
 	w, err := report.New(o.Output, r.stdout != nil && o.Output == "text")
 	if err != nil {
 		return nil, badInput(err)
 	}
 	r.writer = w
 	return r, nil
+}
+
+// terminal is w when it is a terminal, else nil.
+func terminal(w io.Writer) *os.File {
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return f
+	}
+	return nil
 }
 
 func (r *reportRun) add(res report.Result) error {

@@ -13,15 +13,12 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -51,10 +48,8 @@ func main() {
 
 // measurement is one timed piece of work.
 type measurement struct {
+	bench.Run
 	name       string
-	wall, cpu  time.Duration
-	objects    int
-	denied     int
 	target     string
 	targetMet  bool
 	haveTarget bool
@@ -62,10 +57,8 @@ type measurement struct {
 
 func run(charterPath string, n, articles, runs int, charterBin, conftestBin string, seed uint64, keep string) error {
 	runs = max(runs, 1)
-	for _, p := range []string{charterPath, charterBin, conftestBin} {
-		if _, err := os.Stat(p); err != nil {
-			return fmt.Errorf("%w (run `make build tools` first)", err)
-		}
+	if err := bench.NeedFiles(charterPath, charterBin, conftestBin); err != nil {
+		return err
 	}
 	dir := keep
 	if dir == "" {
@@ -91,22 +84,21 @@ func run(charterPath string, n, articles, runs int, charterBin, conftestBin stri
 		return fmt.Errorf("compile %s: %w", big, err)
 	}
 	inproc.name = fmt.Sprintf("compile+bundle %d articles (in process, best of 3)", articles)
-	inproc.target, inproc.haveTarget, inproc.targetMet = "< 2 s", articles == 1000, inproc.wall < 2*time.Second
+	inproc.target, inproc.haveTarget, inproc.targetMet = "< 2 s", articles == 1000, inproc.Wall < 2*time.Second
 	rows = append(rows, inproc)
-	build, _, err := timed(exec.Command(charterBin, "build", "-o", filepath.Join(dir, "generated.tar.gz"), big))
+	buildRun, _, err := bench.Timed(exec.Command(charterBin, "build", "-o", filepath.Join(dir, "generated.tar.gz"), big))
 	if err != nil {
 		return err
 	}
+	build := measurement{Run: buildRun}
 	build.name = fmt.Sprintf("charter build %d articles (CLI)", articles)
-	build.target, build.haveTarget, build.targetMet = "< 2 s", articles == 1000, build.wall < 2*time.Second
+	build.target, build.haveTarget, build.targetMet = "< 2 s", articles == 1000, build.Wall < 2*time.Second
 	rows = append(rows, build)
 
 	// 2. charter eval vs conftest test on the same generated manifests.
-	tgz, bdir := filepath.Join(dir, "bundle.tar.gz"), filepath.Join(dir, "bundle")
-	for _, args := range [][]string{{"build", "-o", tgz, charterPath}, {"build", "--format", "dir", "-o", bdir, charterPath}} {
-		if out, err := exec.Command(charterBin, args...).CombinedOutput(); err != nil {
-			return fmt.Errorf("charter %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
+	tgz, bdir, err := bench.BuildBundles(charterBin, charterPath, dir)
+	if err != nil {
+		return err
 	}
 	corpus := filepath.Join(dir, "manifests")
 	if err := os.RemoveAll(corpus); err != nil {
@@ -122,27 +114,27 @@ func run(charterPath string, n, articles, runs int, charterBin, conftestBin stri
 	// Alternate the tools and keep each one's best run, so both see the same
 	// machine load (these machines are shared).
 	var evalCharter, evalBundle, conf measurement
-	keepBest := func(best *measurement, m measurement) {
-		if best.objects == 0 || m.wall < best.wall {
-			*best = m
+	keepBest := func(best *measurement, r bench.Run) {
+		if best.Objects == 0 || r.Wall < best.Wall {
+			best.Run = r
 		}
 	}
 	for range runs {
-		a, err := charterEval(charterBin, "--charter", charterPath, corpus)
+		a, err := bench.RunCharter(charterBin, "eval", "--charter", charterPath, "--output", "json", corpus)
 		if err != nil {
 			return err
 		}
-		b, err := charterEval(charterBin, "--bundle", tgz, corpus)
+		b, err := bench.RunCharter(charterBin, "eval", "--bundle", tgz, "--output", "json", corpus)
 		if err != nil {
 			return err
 		}
-		c, err := conftestTest(conftestBin, bdir, corpus)
+		c, err := bench.RunConftest(conftestBin, bdir, corpus)
 		if err != nil {
 			return err
 		}
-		if a.denied != b.denied || a.denied != c.denied || a.objects != n || b.objects != n || c.objects != n {
+		if a.Denied != b.Denied || a.Denied != c.Denied || a.Objects != n || b.Objects != n || c.Objects != n {
 			return fmt.Errorf("verdicts differ: charter --charter denies %d of %d, --bundle %d of %d, conftest fails %d of %d objects",
-				a.denied, a.objects, b.denied, b.objects, c.denied, c.objects)
+				a.Denied, a.Objects, b.Denied, b.Objects, c.Denied, c.Objects)
 		}
 		keepBest(&evalCharter, a)
 		keepBest(&evalBundle, b)
@@ -151,7 +143,7 @@ func run(charterPath string, n, articles, runs int, charterBin, conftestBin stri
 	evalCharter.name = "charter eval --charter"
 	evalBundle.name = "charter eval --bundle"
 	conf.name = "conftest test --namespace charter"
-	ratio := float64(conf.wall) / float64(evalCharter.wall)
+	ratio := float64(conf.Wall) / float64(evalCharter.Wall)
 	evalCharter.target, evalCharter.haveTarget, evalCharter.targetMet = ">= 5x conftest", true, ratio >= 5
 	rows = append(rows, evalCharter, evalBundle, conf)
 
@@ -159,20 +151,20 @@ func run(charterPath string, n, articles, runs int, charterBin, conftestBin stri
 	fmt.Fprintln(w, "measurement\twall\tcpu (user+sys)\tobjects\tdenied\tobjects/s\ttarget\t")
 	for _, r := range rows {
 		objs, den, rate, target := "", "", "", ""
-		if r.objects > 0 {
-			objs, den = fmt.Sprint(r.objects), fmt.Sprint(r.denied)
-			rate = fmt.Sprintf("%.0f", float64(r.objects)/r.wall.Seconds())
+		if r.Objects > 0 {
+			objs, den = fmt.Sprint(r.Objects), fmt.Sprint(r.Denied)
+			rate = fmt.Sprintf("%.0f", r.Rate())
 		}
 		if r.haveTarget {
 			target = r.target + map[bool]string{true: " met", false: " NOT MET"}[r.targetMet]
 		}
-		fmt.Fprintf(w, "%s\t%.2f s\t%.2f s\t%s\t%s\t%s\t%s\t\n", r.name, r.wall.Seconds(), r.cpu.Seconds(), objs, den, rate, target)
+		fmt.Fprintf(w, "%s\t%.2f s\t%.2f s\t%s\t%s\t%s\t%s\t\n", r.name, r.Wall.Seconds(), r.CPU.Seconds(), objs, den, rate, target)
 	}
 	w.Flush()
 	fmt.Printf("\ncharter eval vs conftest: %.2f s vs %.2f s wall = %.1fx faster (bundle: %.1fx); cpu %.2f s vs %.2f s = %.1fx\n",
-		evalCharter.wall.Seconds(), conf.wall.Seconds(), ratio, float64(conf.wall)/float64(evalBundle.wall),
-		evalCharter.cpu.Seconds(), conf.cpu.Seconds(), float64(conf.cpu)/float64(evalCharter.cpu))
-	fmt.Printf("verdicts agree: %d of %d objects denied by all three, in every run\n", evalCharter.denied, n)
+		evalCharter.Wall.Seconds(), conf.Wall.Seconds(), ratio, float64(conf.Wall)/float64(evalBundle.Wall),
+		evalCharter.CPU.Seconds(), conf.CPU.Seconds(), float64(conf.CPU)/float64(evalCharter.CPU))
+	fmt.Printf("verdicts agree: %d of %d objects denied by all three, in every run\n", evalCharter.Denied, n)
 	return nil
 }
 
@@ -204,73 +196,9 @@ func best(runs int, f func() (time.Duration, time.Duration, error)) (measurement
 		if err != nil {
 			return m, err
 		}
-		if i == 0 || wall < m.wall {
-			m.wall, m.cpu = wall, cpu
+		if i == 0 || wall < m.Wall {
+			m.Wall, m.CPU = wall, cpu
 		}
 	}
 	return m, nil
-}
-
-// timed runs cmd and measures wall and CPU time. Exit code 1 (policy
-// violations) is a normal outcome; anything else is an error.
-func timed(cmd *exec.Cmd) (measurement, []byte, error) {
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	wall := time.Since(start)
-	if err != nil && (cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != 1) {
-		return measurement{}, nil, fmt.Errorf("%s: %v\n%s", strings.Join(cmd.Args, " "), err, clip(stderr.Bytes()))
-	}
-	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
-	return measurement{wall: wall, cpu: cpu}, stdout.Bytes(), nil
-}
-
-func charterEval(bin, flag, policy, corpus string) (measurement, error) {
-	m, out, err := timed(exec.Command(bin, "eval", flag, policy, "--output", "json", corpus))
-	if err != nil {
-		return m, err
-	}
-	var res struct {
-		Results []struct {
-			Allowed bool `json:"allowed"`
-		} `json:"results"`
-	}
-	if err := json.Unmarshal(out, &res); err != nil {
-		return m, fmt.Errorf("charter eval output: %w", err)
-	}
-	m.objects = len(res.Results)
-	for _, r := range res.Results {
-		if !r.Allowed {
-			m.denied++
-		}
-	}
-	return m, nil
-}
-
-func conftestTest(bin, bundleDir, corpus string) (measurement, error) {
-	m, out, err := timed(exec.Command(bin, "test", "--policy", bundleDir, "--namespace", "charter", "--output", "json", "--no-color", corpus))
-	if err != nil {
-		return m, err
-	}
-	var res []struct {
-		Failures []json.RawMessage `json:"failures"`
-	}
-	if err := json.Unmarshal(out, &res); err != nil {
-		return m, fmt.Errorf("conftest output: %w", err)
-	}
-	m.objects = len(res)
-	for _, r := range res {
-		if len(r.Failures) > 0 {
-			m.denied++
-		}
-	}
-	return m, nil
-}
-
-func clip(b []byte) string {
-	if len(b) > 2000 {
-		return string(b[:2000]) + "\n[...]"
-	}
-	return string(b)
 }

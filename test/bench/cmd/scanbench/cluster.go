@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"time"
 
+	"github.com/charter-dev/charter/test/bench"
 	"github.com/charter-dev/charter/test/e2e/cluster"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -81,16 +81,13 @@ func clusterScan(charterBin, bundle string, n int) (measurement, error) {
 	if err := c.WriteKubeconfig(kubeconfig); err != nil {
 		return measurement{}, err
 	}
-	m, out, err := timed(exec.Command(charterBin, "audit", "scan", "--bundle", bundle, "--kubeconfig", kubeconfig, "-n", ns, "-o", "json"))
+	r, err := bench.RunCharter(charterBin, "audit", "scan", "--bundle", bundle, "--kubeconfig", kubeconfig, "-n", ns, "-o", "json")
+	m := measurement{Run: r, name: "charter audit scan --kubeconfig (e2e apiserver)", size: n}
 	if err != nil {
 		return m, err
 	}
-	if err := countResults(&m, out); err != nil {
-		return m, err
-	}
-	m.name, m.size = "charter audit scan --kubeconfig (e2e apiserver)", n
-	if m.objects != n {
-		return m, fmt.Errorf("the cluster scan read %d of %d Pods", m.objects, n)
+	if m.Objects != n {
+		return m, fmt.Errorf("the cluster scan read %d of %d Pods", m.Objects, n)
 	}
 	return m, nil
 }

@@ -12,19 +12,14 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
-	"time"
 
 	"github.com/charter-dev/charter/test/bench"
 )
@@ -47,20 +42,15 @@ func main() {
 }
 
 type measurement struct {
+	bench.Run
 	name        string
 	size        int
-	wall, cpu   time.Duration
-	peakRSS     int64 // bytes
-	objects     int
-	denied      int
 	targetLabel string
 }
 
 func run(charterPath, sizeList, charterBin, conftestBin string, runs int, seed uint64, clusterN int) error {
-	for _, p := range []string{charterPath, charterBin, conftestBin} {
-		if _, err := os.Stat(p); err != nil {
-			return fmt.Errorf("%w (run `make build tools` first)", err)
-		}
+	if err := bench.NeedFiles(charterPath, charterBin, conftestBin); err != nil {
+		return err
 	}
 	var sizes []int
 	for _, s := range strings.Split(sizeList, ",") {
@@ -76,11 +66,9 @@ func run(charterPath, sizeList, charterBin, conftestBin string, runs int, seed u
 	}
 	defer os.RemoveAll(dir)
 	fmt.Printf("scanbench: %d CPUs, GOMAXPROCS %d, load average %s, charter %s\n\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), bench.LoadAverage(), charterPath)
-	tgz, bdir := filepath.Join(dir, "bundle.tar.gz"), filepath.Join(dir, "bundle")
-	for _, args := range [][]string{{"build", "-o", tgz, charterPath}, {"build", "--format", "dir", "-o", bdir, charterPath}} {
-		if out, err := exec.Command(charterBin, args...).CombinedOutput(); err != nil {
-			return fmt.Errorf("charter %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
+	tgz, bdir, err := bench.BuildBundles(charterBin, charterPath, dir)
+	if err != nil {
+		return err
 	}
 	var rows []measurement
 	var scans []measurement
@@ -91,26 +79,26 @@ func run(charterPath, sizeList, charterBin, conftestBin string, runs int, seed u
 		}
 		var sc, cf measurement
 		for range runs {
-			a, err := charterScan(charterBin, tgz, corpus)
+			a, err := bench.RunCharter(charterBin, "audit", "scan", "--bundle", tgz, "-o", "json", corpus)
 			if err != nil {
 				return err
 			}
-			b, err := conftestTest(conftestBin, bdir, corpus)
+			b, err := bench.RunConftest(conftestBin, bdir, corpus)
 			if err != nil {
 				return err
 			}
-			if a.objects != n || b.objects != n || a.denied != b.denied {
-				return fmt.Errorf("verdicts differ on %d objects: charter denies %d of %d, conftest fails %d of %d", n, a.denied, a.objects, b.denied, b.objects)
+			if a.Objects != n || b.Objects != n || a.Denied != b.Denied {
+				return fmt.Errorf("verdicts differ on %d objects: charter denies %d of %d, conftest fails %d of %d", n, a.Denied, a.Objects, b.Denied, b.Objects)
 			}
-			if sc.objects == 0 || a.wall < sc.wall {
-				sc = a
+			if sc.Objects == 0 || a.Wall < sc.Wall {
+				sc.Run = a
 			}
-			if cf.objects == 0 || b.wall < cf.wall {
-				cf = b
+			if cf.Objects == 0 || b.Wall < cf.Wall {
+				cf.Run = b
 			}
 		}
 		sc.name, cf.name, sc.size, cf.size = "charter audit scan --bundle", "conftest test --namespace charter", n, n
-		ratio := cf.wall.Seconds() / sc.wall.Seconds()
+		ratio := cf.Wall.Seconds() / sc.Wall.Seconds()
 		sc.targetLabel = fmt.Sprintf("%.1fx conftest (>= 10x: %s)", ratio, met(ratio >= 10))
 		rows = append(rows, sc, cf)
 		scans = append(scans, sc)
@@ -128,15 +116,15 @@ func run(charterPath, sizeList, charterBin, conftestBin string, runs int, seed u
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w, "measurement\tobjects\tdenied\twall\tcpu (user+sys)\tobjects/s\tpeak RSS\ttarget\t")
 	for _, r := range rows {
-		fmt.Fprintf(w, "%s\t%d\t%d\t%.2f s\t%.2f s\t%.0f\t%.0f MiB\t%s\t\n", r.name, r.objects, r.denied, r.wall.Seconds(), r.cpu.Seconds(),
-			float64(r.objects)/r.wall.Seconds(), float64(r.peakRSS)/(1<<20), r.targetLabel)
+		fmt.Fprintf(w, "%s\t%d\t%d\t%.2f s\t%.2f s\t%.0f\t%.0f MiB\t%s\t\n", r.name, r.Objects, r.Denied, r.Wall.Seconds(), r.CPU.Seconds(),
+			r.Rate(), float64(r.PeakRSS)/(1<<20), r.targetLabel)
 	}
 	w.Flush()
 	if len(scans) > 1 {
 		first, last := scans[0], scans[len(scans)-1]
-		growth := float64(last.peakRSS) / float64(first.peakRSS)
+		growth := float64(last.PeakRSS) / float64(first.PeakRSS)
 		fmt.Printf("\ncharter peak RSS %d -> %d objects: %.0f -> %.0f MiB = %.2fx (flat within 2x: %s)\n", first.size, last.size,
-			float64(first.peakRSS)/(1<<20), float64(last.peakRSS)/(1<<20), growth, met(growth <= 2))
+			float64(first.PeakRSS)/(1<<20), float64(last.PeakRSS)/(1<<20), growth, met(growth <= 2))
 	}
 	return nil
 }
@@ -146,69 +134,4 @@ func met(ok bool) string {
 		return "met"
 	}
 	return "NOT MET"
-}
-
-// timed runs cmd, measuring wall and CPU time and the peak RSS of the
-// process (its rusage maxrss). Exit 1 (violations) is a normal outcome.
-func timed(cmd *exec.Cmd) (measurement, []byte, error) {
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	wall := time.Since(start)
-	if err != nil && (cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != 1) {
-		return measurement{}, nil, fmt.Errorf("%s: %v\n%.2000s", strings.Join(cmd.Args, " "), err, stderr.String())
-	}
-	m := measurement{wall: wall, cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		m.peakRSS = ru.Maxrss * 1024 // kilobytes on Linux
-	}
-	return m, stdout.Bytes(), nil
-}
-
-func charterScan(bin, bundle, corpus string) (measurement, error) {
-	m, out, err := timed(exec.Command(bin, "audit", "scan", "--bundle", bundle, "-o", "json", corpus))
-	if err != nil {
-		return m, err
-	}
-	return m, countResults(&m, out)
-}
-
-// countResults counts the objects and denied objects of charter's json output.
-func countResults(m *measurement, out []byte) error {
-	var res struct {
-		Results []struct {
-			Allowed bool `json:"allowed"`
-		} `json:"results"`
-	}
-	if err := json.Unmarshal(out, &res); err != nil {
-		return fmt.Errorf("charter audit scan output: %w", err)
-	}
-	m.objects = len(res.Results)
-	for _, r := range res.Results {
-		if !r.Allowed {
-			m.denied++
-		}
-	}
-	return nil
-}
-
-func conftestTest(bin, bundleDir, corpus string) (measurement, error) {
-	m, out, err := timed(exec.Command(bin, "test", "--policy", bundleDir, "--namespace", "charter", "--output", "json", "--no-color", corpus))
-	if err != nil {
-		return m, err
-	}
-	var res []struct {
-		Failures []json.RawMessage `json:"failures"`
-	}
-	if err := json.Unmarshal(out, &res); err != nil {
-		return m, fmt.Errorf("conftest output: %w", err)
-	}
-	m.objects = len(res)
-	for _, r := range res {
-		if len(r.Failures) > 0 {
-			m.denied++
-		}
-	}
-	return m, nil
 }
