@@ -1,6 +1,7 @@
 # charter audit scan, report renderers and charter diff.
 fuzz::
 	$(GO) test ./internal/manifest $(FUZZFLAGS) -fuzz '^FuzzFieldPos$$'
+	$(GO) test ./internal/manifest $(FUZZFLAGS) -fuzz '^FuzzNullDocument$$'
 
 # charter audit scan beside conftest test on 10,000 and 100,000 generated
 # objects and of 10,000 Pods from the e2e kube-apiserver: objects/s, peak RSS

@@ -103,8 +103,7 @@ func locateYAML(data []byte, base int) spots {
 				s.line = base + bytes.Count(norm[:off], []byte("\n"))
 				cursor = off + len(doc) - 1
 			}
-			j, jerr := sigsyaml.YAMLToJSON(doc)
-			if t := bytes.TrimSpace(j); jerr != nil || (len(t) > 0 && !bytes.Equal(t, []byte("null"))) {
+			if !nullDocument(doc) {
 				out = append(out, s)
 			}
 		}
@@ -116,6 +115,53 @@ func locateYAML(data []byte, base int) spots {
 		}
 	}
 }
+
+// nullDocument says whether the decoder skips doc: it converts to nothing
+// or to null (comments only, "~", "null"). A document whose first content
+// line is a plain key at column 0 ("kind: Pod") is a mapping, so the
+// conversion, a full YAML parse, is only needed for the other shapes.
+func nullDocument(doc []byte) bool {
+	if startsWithKey(doc) {
+		return false
+	}
+	j, err := sigsyaml.YAMLToJSON(doc)
+	t := bytes.TrimSpace(j)
+	return err == nil && (len(t) == 0 || bytes.Equal(t, []byte("null")))
+}
+
+// startsWithKey is true when the first line of doc that is neither blank
+// nor a comment is a top-level block mapping key: a letter, then letters,
+// digits or "_.-/", then ":" ending the line or followed by a blank.
+func startsWithKey(doc []byte) bool {
+	for len(doc) > 0 {
+		line := doc
+		if i := bytes.IndexByte(doc, '\n'); i >= 0 {
+			line, doc = doc[:i], doc[i+1:]
+		} else {
+			doc = nil
+		}
+		if t := bytes.TrimSpace(line); len(t) == 0 || t[0] == '#' {
+			continue
+		}
+		if len(line) == 0 || !isLetter(line[0]) {
+			return false
+		}
+		for i := 1; i < len(line); i++ {
+			c := line[i]
+			switch {
+			case c == ':':
+				return i+1 == len(line) || line[i+1] == ' ' || line[i+1] == '\t' || line[i+1] == '\r'
+			case isLetter(c) || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-' || c == '/':
+			default:
+				return false
+			}
+		}
+		return false
+	}
+	return false
+}
+
+func isLetter(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') }
 
 // badSeparatorLine is the 0-based line of the first "---" line after from
 // that carries more than a comment, which YAMLReader refuses.
