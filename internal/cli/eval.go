@@ -15,6 +15,7 @@ type evalOptions struct {
 	audit     auditOptions
 	data      dataOptions
 	overrides overridesOptions
+	explain   explainOptions
 }
 
 func newEvalCommand() *cobra.Command {
@@ -43,6 +44,9 @@ func newEvalCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if o.explain.Explain {
+				return runExplain(cmd.Context(), cmd, e, ov, o.output.Output, args, o.Namespace)
+			}
 			// --audit-log - prints its lines after the report, not inside it.
 			var auditLines bytes.Buffer
 			record, closeAudit, err := o.audit.recorder(cmd.Context(), &auditLines, cmd.ErrOrStderr(), e)
@@ -65,6 +69,7 @@ func newEvalCommand() *cobra.Command {
 	o.data.AddRequiredFlags(cmd)
 	o.overrides.AddFlags(cmd)
 	o.output.AddFlags(cmd)
+	o.explain.AddFlags(cmd)
 	cmd.Flags().StringVarP(&o.Namespace, "namespace", "n", "default", "decide objects of namespaced kinds that name no metadata.namespace as if in this namespace, as kubectl apply would")
 	return cmd
 }
