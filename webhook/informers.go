@@ -125,9 +125,13 @@ func (i *Informers) Watch(gvr schema.GroupVersionResource, transform cache.Trans
 		in.mu.Unlock()
 		cache.DefaultWatchErrorHandler(i.ctx, r, err)
 	})
-	if _, err := sii.AddEventHandler(h); err != nil {
+	reg, err := sii.AddEventHandler(h)
+	if err != nil {
 		return nil, nil, fmt.Errorf("informer %s: %w", in.name, err)
 	}
+	// Synced means h has handled the initial list, not only that the
+	// informer queued it: a cache still filling would answer "absent".
+	in.inf = handlerSynced{SharedIndexInformer: sii, reg: reg}
 	ctx, cancel := context.WithCancel(i.ctx)
 	in.stop = cancel
 	i.mu.Lock()
@@ -136,7 +140,7 @@ func (i *Informers) Watch(gvr schema.GroupVersionResource, transform cache.Trans
 	i.private[id] = in
 	i.mu.Unlock()
 	go sii.RunWithContext(ctx)
-	return sii, func() {
+	return in.inf, func() {
 		i.mu.Lock()
 		delete(i.private, id)
 		i.mu.Unlock()
@@ -163,3 +167,14 @@ func (i *Informers) waitSynced(ctx context.Context, inf cache.SharedIndexInforme
 	}
 	return fmt.Errorf("%s not synced: %w", name, ctx.Err())
 }
+
+// handlerSynced is a private informer whose HasSynced is its handler's: true
+// once the handler has processed every object of the initial list
+// (client-go's ResourceEventHandlerRegistration.HasSynced), where the
+// informer's own HasSynced is true as soon as the list is queued.
+type handlerSynced struct {
+	cache.SharedIndexInformer
+	reg cache.ResourceEventHandlerRegistration
+}
+
+func (h handlerSynced) HasSynced() bool { return h.reg.HasSynced() }
