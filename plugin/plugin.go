@@ -198,6 +198,11 @@ func (p *Plugin) activate(ctx context.Context, b *bundles.Bundle) (*active, erro
 		native: p.cfg.cfg.Native() && e.FullyNative(),
 		bundle: audit.BundleOf(b.Revision(), b.Manifest.Metadata),
 	}
+	// The overrides are verified under ovMu, so a directory reload between
+	// this verification and the activation below cannot be undone by an
+	// older snapshot.
+	p.ovMu.Lock()
+	defer p.ovMu.Unlock()
 	var ovs *overrideState
 	if p.ovPool != nil {
 		if a.verifier, err = overrides.NewVerifier(b.Info); err != nil {
@@ -208,8 +213,6 @@ func (p *Plugin) activate(ctx context.Context, b *bundles.Bundle) (*active, erro
 		}
 	}
 	opaBundle := claimOverridesRoot(b.OPA)
-	p.ovMu.Lock()
-	defer p.ovMu.Unlock()
 	params := storage.WriteParams
 	params.Context = storage.NewContext()
 	err = storage.Txn(ctx, p.m.Store, params, func(txn storage.Transaction) error {
