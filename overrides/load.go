@@ -30,20 +30,33 @@ func ReadDir(dir string) ([]Entry, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("overrides directory %s is not a directory", dir)
 	}
+	// WalkDir does not descend into a root that is a symbolic link (a
+	// directory mounted or linked into place): walk where it points, and
+	// name the files under dir as given.
+	root, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return nil, fmt.Errorf("overrides directory: %w", err)
+	}
 	var out []Entry
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if d.IsDir() {
-			if p != dir && strings.HasPrefix(d.Name(), ".") {
+			if p != root && strings.HasPrefix(d.Name(), ".") {
 				return filepath.SkipDir
 			}
 			return nil
 		}
 		switch filepath.Ext(p) {
 		case ".yaml", ".yml", ".json":
-			out = append(out, ReadFile(p))
+			rel, err := filepath.Rel(root, p)
+			if err != nil {
+				return err
+			}
+			e := ReadFile(p)
+			e.Source = filepath.Join(dir, rel)
+			out = append(out, e)
 		}
 		return nil
 	})
