@@ -121,6 +121,7 @@ func TestAuditCommandErrors(t *testing.T) {
 		{"key without log", []string{"eval", "--charter", "../../policies/anti-delos.yaml", "--audit-sync", "../../examples/manifests/"}, "need --audit-log"},
 		{"bad max size", []string{"eval", "--charter", "../../policies/anti-delos.yaml", "--audit-log", filepath.Join(dir, "a"), "--audit-max-size", "lots", "../../examples/manifests/"}, "want a size"},
 		{"negative sync interval", []string{"eval", "--charter", "../../policies/anti-delos.yaml", "--audit-log", filepath.Join(dir, "b"), "--audit-sync", "--audit-sync-interval", "-1ms", "../../examples/manifests/"}, "want 0 or more"},
+		{"explain with an audit log", []string{"eval", "--charter", "../../policies/anti-delos.yaml", "--explain", "--audit-log", filepath.Join(dir, "c"), "../../examples/manifests/"}, "--explain records nothing"},
 		{"stdout with key", []string{"eval", "--charter", "../../policies/anti-delos.yaml", "--audit-log", "-", "--audit-key", "k", "../../examples/manifests/"}, "need a file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

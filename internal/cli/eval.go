@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"time"
 
@@ -45,6 +46,9 @@ func newEvalCommand() *cobra.Command {
 				return err
 			}
 			if o.explain.Explain {
+				if o.audit.Log != "" {
+					return badInput(errors.New("--explain records nothing: leave out --audit-log, or run eval without --explain to record the decisions"))
+				}
 				return runExplain(cmd.Context(), cmd, e, ov, o.output.Output, args, o.Namespace)
 			}
 			// --audit-log - prints its lines after the report, not inside it.
