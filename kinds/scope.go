@@ -16,6 +16,7 @@ var clusterScoped = map[string]bool{
 	"FlowSchema": true, "PriorityLevelConfiguration": true,
 	"TokenReview": true, "SelfSubjectReview": true,
 	"SubjectAccessReview": true, "SelfSubjectAccessReview": true, "SelfSubjectRulesReview": true,
+	"CustomResourceDefinition": true, "APIService": true,
 	"DeviceClass": true, "ResourceSlice": true, "StorageVersion": true, "StorageVersionMigration": true,
 }
 

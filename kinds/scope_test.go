@@ -58,3 +58,13 @@ func deepCopy(m map[string]any) map[string]any {
 	}
 	return out
 }
+
+// The kinds served outside client-go's scheme are cluster-scoped, so they
+// never get a default namespace.
+func TestNamespacedOutsideScheme(t *testing.T) {
+	for k := range servedOutsideScheme {
+		if Namespaced(k) {
+			t.Errorf("Namespaced(%s) = true, want false", k)
+		}
+	}
+}

@@ -51,6 +51,14 @@ var metaKinds = map[string]bool{
 	"ExportOptions": true, "TableOptions": true, "Table": true, "PartialObjectMetadata": true, "PartialObjectMetadataList": true,
 }
 
+// servedOutsideScheme are kinds every apiserver serves whose types live
+// outside k8s.io/api (apiextensions-apiserver, kube-aggregator), so
+// client-go's scheme does not list them; policies guarding them are common.
+var servedOutsideScheme = map[string][]GroupVersion{
+	"CustomResourceDefinition": {"apiextensions.k8s.io/v1"},
+	"APIService":               {"apiregistration.k8s.io/v1"},
+}
+
 var (
 	builtinOnce sync.Once
 	builtin     map[string][]GroupVersion // kind -> where it is served, preferred (stable) first
@@ -65,6 +73,9 @@ func builtinKinds() map[string][]GroupVersion {
 				continue
 			}
 			builtin[gvk.Kind] = append(builtin[gvk.Kind], gvk.GroupVersion().String())
+		}
+		for k, gvs := range servedOutsideScheme {
+			builtin[k] = append(builtin[k], gvs...)
 		}
 		for k, gvs := range builtin {
 			sort.Slice(gvs, func(i, j int) bool {

@@ -17,6 +17,9 @@ func TestCheck(t *testing.T) {
 		{"*", nil, ""},
 		{"CronJob", nil, ""},
 		{"PodExecOptions", nil, ""},
+		{"CustomResourceDefinition", nil, ""}, // served by every apiserver, not in client-go's scheme
+		{"APIService", nil, ""},
+		{"CustomResourceDefinitions", nil, `did you mean CustomResourceDefinition (apiextensions.k8s.io/v1)?`},
 		{"Rollout", rollout, ""},
 		{"Pods", nil, `unknown kind "Pods"; did you mean Pod (v1)?`},
 		{"pods", nil, `did you mean Pod (v1)?`},
