@@ -20,6 +20,7 @@ type Council struct {
 	revoked     map[string]bool
 	keys        []*councilKey // distinct public keys, in charter order
 	byID        map[string]*councilKey
+	memo        sigMemo
 }
 
 type councilKey struct {

@@ -163,7 +163,9 @@ func (c *Council) check(sigs []Signature, payload []byte) ([]SignatureResult, []
 			r.Status = SignatureUnknownKey
 		case err != nil || !wholeECDSASignature(raw):
 			r.Status = SignatureMalformed
-		case k.verifier.VerifySignature(bytes.NewReader(raw), bytes.NewReader(payload)) != nil:
+		case !c.memo.valid(k.id, raw, payload, func() bool {
+			return k.verifier.VerifySignature(bytes.NewReader(raw), bytes.NewReader(payload)) == nil
+		}):
 			r.Status = SignatureInvalid
 		case approved[k.id]:
 			r.Status = SignatureDuplicate
