@@ -148,37 +148,8 @@ func (n *native) explain(input ast.Value) (Explanation, bool) {
 // scopes are the elements the article's violation is decided on, as
 // findings walks them.
 func (a *nativeArticle) scopes(e *env) []scope {
-	pods := []*elem{nil}
-	if a.Pods {
-		pods = pods[:0]
-		for i := range e.pods {
-			pods = append(pods, &e.pods[i])
-		}
-	}
 	var out []scope
-	for _, pod := range pods {
-		if a.Foreach == "" {
-			out = append(out, scope{e: e, pod: pod})
-			continue
-		}
-		var els []elem
-		switch a.Foreach {
-		case "containers":
-			els = e.containers(*pod)
-		case "volumes":
-			els = e.volumes(*pod)
-		default:
-			scope{e: e, pod: pod}.resolve(a.Each, func(p string, v ast.Value) bool {
-				if !isNull(v) {
-					els = append(els, elem{path: p, value: v})
-				}
-				return true
-			})
-		}
-		for i := range els {
-			out = append(out, scope{e: e, pod: pod, el: &els[i]})
-		}
-	}
+	a.eachScope(e, func(s scope) { out = append(out, s) })
 	return out
 }
 

@@ -236,6 +236,12 @@ func (a *nativeArticle) findings(e *env, out ast.Set) {
 	if !a.matches(e) {
 		return
 	}
+	a.eachScope(e, func(s scope) { a.finding(s, out) })
+}
+
+// eachScope calls f with every scope the article checks in e: the object,
+// or each pod of it (Pods), or each element its foreach names in each.
+func (a *nativeArticle) eachScope(e *env, f func(scope)) {
 	pods := []*elem{nil}
 	if a.Pods {
 		pods = pods[:0]
@@ -247,6 +253,8 @@ func (a *nativeArticle) findings(e *env, out ast.Set) {
 		var els []elem
 		switch a.Foreach {
 		case "":
+			f(scope{e: e, pod: pod})
+			continue
 		case "containers":
 			els = e.containers(*pod)
 		case "volumes":
@@ -259,12 +267,8 @@ func (a *nativeArticle) findings(e *env, out ast.Set) {
 				return true
 			})
 		}
-		if a.Foreach == "" {
-			a.finding(scope{e: e, pod: pod}, out)
-			continue
-		}
 		for i := range els {
-			a.finding(scope{e: e, pod: pod, el: &els[i]}, out)
+			f(scope{e: e, pod: pod, el: &els[i]})
 		}
 	}
 }
@@ -273,14 +277,7 @@ func (a *nativeArticle) finding(s scope, out ast.Set) {
 	if !a.cond.holds(s) {
 		return
 	}
-	fallback := ""
-	switch {
-	case s.el != nil:
-		fallback = s.el.path
-	case s.pod != nil:
-		fallback = s.pod.path
-	}
-	path, value, values := a.cond.witness(s).summary(fallback)
+	path, value, values := a.cond.witness(s).summary(s.at())
 	var msg strings.Builder
 	for _, part := range a.Message {
 		switch {
