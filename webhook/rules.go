@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/charter-dev/charter/compiler"
+	"github.com/charter-dev/charter/kinds"
 	"github.com/charter-dev/charter/podtemplate"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -145,25 +146,34 @@ func articleKinds(kinds []string, templates []podtemplate.Template) []string {
 	return out
 }
 
-// resourcesOf is where requests about kind arrive: a built-in resource, the
-// group and plural the charter declares for a custom kind (spec.customKinds),
-// else the plural the apiserver derives, in each group a pod template of
-// that kind names, or in every group.
+// resourcesOf is where requests about kind arrive: every resource an
+// object of that kind name can come from, since articles match objects by
+// kind name alone (engine, compiled Rego: `kinds: [Service]` also matches a
+// Knative Service). So a built-in kind is routed from its built-in resource
+// (the table, else the derived plural in every group) AND from the group and
+// plural of each custom kind of that name the charter declares
+// (spec.customKinds), and from the group of each pod template of that kind;
+// a kind that is none of these is routed under the derived plural from
+// every group.
 func resourcesOf(kind string, templates []podtemplate.Template, custom []compiler.CustomKind) []resourceRef {
-	if r, ok := builtinResources[kind]; ok {
-		return []resourceRef{r}
-	}
+	plural, _ := meta.UnsafeGuessKindToResource(schema.GroupVersionKind{Kind: kind})
 	var out []resourceRef
+	if r, ok := builtinResources[kind]; ok {
+		out = append(out, r)
+	} else if kinds.Builtin(kind) {
+		out = append(out, resourceRef{"*", plural.Resource})
+	}
 	for _, c := range custom {
 		if c.Kind == kind {
 			out = append(out, resourceRef{c.Group, c.Plural})
 		}
 	}
-	plural, _ := meta.UnsafeGuessKindToResource(schema.GroupVersionKind{Kind: kind})
 	for _, t := range templates {
-		if t.Kind == kind && !slices.ContainsFunc(custom, func(c compiler.CustomKind) bool { return c.Kind == kind && c.Group == t.APIGroup }) {
-			out = append(out, resourceRef{t.APIGroup, plural.Resource})
+		if t.Kind != kind || kinds.BuiltinIn(t.APIGroup, kind) ||
+			slices.ContainsFunc(custom, func(c compiler.CustomKind) bool { return c.Kind == kind && c.Group == t.APIGroup }) {
+			continue // routed above
 		}
+		out = append(out, resourceRef{t.APIGroup, plural.Resource})
 	}
 	if len(out) == 0 {
 		out = []resourceRef{{"*", plural.Resource}}
