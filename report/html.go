@@ -10,7 +10,8 @@ import (
 // HTML writes one self-contained page for people: summary tiles, bar charts
 // of the findings by article, namespace and severity (inline SVG drawn by
 // the page's own script), and a sortable table of every finding with its
-// message and field. It fetches nothing: styles, script and data are inline
+// message and field; an object that could not be decided is a row of
+// action error naming the error, counted in an errors tile. It fetches nothing: styles, script and data are inline
 // and its Content-Security-Policy allows no network.
 type HTML struct{}
 
@@ -71,6 +72,19 @@ func findingRow(r Result, v Violation) []htmlCell {
 	}
 }
 
+// errorRow is the table row of an object that could not be decided.
+func errorRow(r Result) []htmlCell {
+	src := r.File
+	if r.Line > 0 {
+		src = fmt.Sprintf("%s:%d", r.File, r.Line)
+	}
+	return []htmlCell{
+		{}, {Text: "error", Class: "deny"}, {Text: DecisionErrorRule},
+		{Text: r.Kind}, {Text: r.Namespace}, {Text: r.Name},
+		{Class: "field"}, {Text: "could not be decided: " + r.Error, Class: "message"}, {Text: src, Sort: r.File + "\x00" + fmt.Sprintf("%09d", r.Line)},
+	}
+}
+
 func (h HTML) Write(w io.Writer, p Policy, results []Result) error {
 	return writeAll(h.Stream(w, p), results)
 }
@@ -88,13 +102,18 @@ func (HTML) Stream(w io.Writer, p Policy) Stream {
 }
 
 type htmlStream struct {
-	w                                 io.Writer
-	d                                 htmlPageData
-	objects, denied, warned, findings int
+	w                                          io.Writer
+	d                                          htmlPageData
+	objects, denied, warned, findings, errored int
 }
 
 func (s *htmlStream) Add(r Result) error {
 	s.objects++
+	if r.Error != "" {
+		s.errored++
+		s.d.Rows = append(s.d.Rows, errorRow(r))
+		return nil
+	}
 	if !r.Allowed {
 		s.denied++
 	}
@@ -112,7 +131,10 @@ func (s *htmlStream) Add(r Result) error {
 func (s *htmlStream) Close() error {
 	s.d.Tiles = []htmlTile{
 		{"objects", "objects", s.objects}, {"denied", "denied", s.denied},
-		{"allowed", "allowed", s.objects - s.denied}, {"warnings", "warnings", s.warned}, {"findings", "findings", s.findings},
+		{"allowed", "allowed", s.objects - s.denied - s.errored}, {"warnings", "warnings", s.warned}, {"findings", "findings", s.findings},
+	}
+	if s.errored > 0 {
+		s.d.Tiles = append(s.d.Tiles, htmlTile{"errors", "could not be decided", s.errored})
 	}
 	return pageTemplate.Execute(s.w, s.d)
 }

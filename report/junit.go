@@ -8,7 +8,8 @@ import (
 )
 
 // JUnit writes JUnit XML: one test suite per file, one test case per object;
-// a denied object is a failure, warnings and audits go to system-out.
+// a denied object is a failure, an object that could not be decided an
+// error, warnings and audits go to system-out.
 type JUnit struct{}
 
 type junitSuites struct {
@@ -16,6 +17,7 @@ type junitSuites struct {
 	Name     string       `xml:"name,attr"`
 	Tests    int          `xml:"tests,attr"`
 	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr,omitempty"`
 	Suites   []junitSuite `xml:"testsuite"`
 }
 
@@ -23,6 +25,7 @@ type junitSuite struct {
 	Name     string      `xml:"name,attr"`
 	Tests    int         `xml:"tests,attr"`
 	Failures int         `xml:"failures,attr"`
+	Errors   int         `xml:"errors,attr,omitempty"`
 	Cases    []junitCase `xml:"testcase"`
 }
 
@@ -30,6 +33,7 @@ type junitCase struct {
 	Name      string        `xml:"name,attr"`
 	ClassName string        `xml:"classname,attr"`
 	Failure   *junitFailure `xml:"failure,omitempty"`
+	Error     *junitFailure `xml:"error,omitempty"`
 	SystemOut string        `xml:"system-out,omitempty"`
 }
 
@@ -73,7 +77,12 @@ func (s *junitStream) Add(r Result) error {
 			other = append(other, line)
 		}
 	}
-	if !r.Allowed {
+	switch {
+	case r.Error != "":
+		c.Error = &junitFailure{Message: "could not be decided", Type: "error", Text: r.Error}
+		out.Suites[i].Errors++
+		out.Errors++
+	case !r.Allowed:
 		c.Failure = &junitFailure{Message: fmt.Sprintf("denied by %d article(s)", len(denied)), Type: "deny", Text: strings.Join(denied, "\n")}
 		out.Suites[i].Failures++
 		out.Failures++

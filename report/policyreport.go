@@ -9,7 +9,8 @@ import (
 // PolicyReport writes wgpolicyk8s.io/v1alpha2 reports as a v1 List: a
 // PolicyReport per namespace and a ClusterPolicyReport for cluster-scoped
 // objects. Findings are fail (deny), warn (warn) or info-level fail (audit);
-// an object with no finding gets a pass result.
+// an object with no finding gets a pass result, one that could not be
+// decided an error result naming the error.
 type PolicyReport struct{}
 
 type prResource struct {
@@ -118,6 +119,11 @@ func (s *PolicyReportSet) Add(r Result) {
 		s.byNS[r.Namespace] = rep
 	}
 	res := prResource{APIVersion: r.APIVersion, Kind: r.Kind, Name: r.Name, Namespace: r.Namespace}
+	if r.Error != "" {
+		rep.Results = append(rep.Results, prResult{Source: "charter", Policy: p.Name, Result: "error", Message: "could not be decided: " + r.Error, Scored: true, Resources: []prResource{res}})
+		rep.Summary.Error++
+		return
+	}
 	if len(r.Violations) == 0 {
 		rep.Results = append(rep.Results, prResult{Source: "charter", Policy: p.Name, Result: "pass", Scored: true, Resources: []prResource{res}})
 		rep.Summary.Pass++

@@ -32,6 +32,10 @@ type Result struct {
 	Name       string      `json:"name"`
 	Allowed    bool        `json:"allowed"`
 	Violations []Violation `json:"violations"`
+	// Error says why the object could not be decided; then Allowed is
+	// false and there are no Violations. Every format shows such an object,
+	// so a reader of the report alone sees that it was not checked.
+	Error string `json:"error,omitempty"`
 }
 
 // Policy describes what decided: the charter and its articles.
@@ -132,10 +136,10 @@ func (t Text) Write(w io.Writer, p Policy, results []Result) error {
 func (t Text) Stream(w io.Writer, _ Policy) Stream { return &textStream{t: t, w: w} }
 
 type textStream struct {
-	t                       Text
-	w                       io.Writer
-	objects, denied, warned int
-	err                     error
+	t                                Text
+	w                                io.Writer
+	objects, denied, warned, errored int
+	err                              error
 }
 
 func (s *textStream) Add(r Result) error {
@@ -145,10 +149,14 @@ func (s *textStream) Add(r Result) error {
 	t, w := s.t, s.w
 	s.objects++
 	mark := t.paint(green, "PASS")
-	if !r.Allowed {
+	switch {
+	case r.Error != "":
+		mark = t.paint(red, "ERROR")
+		s.errored++
+	case !r.Allowed:
 		mark = t.paint(red, "DENY")
 		s.denied++
-	} else if len(r.Violations) > 0 {
+	case len(r.Violations) > 0:
 		mark = t.paint(yellow, "WARN")
 	}
 	name := r.Name
@@ -156,6 +164,9 @@ func (s *textStream) Add(r Result) error {
 		name = r.Namespace + "/" + r.Name
 	}
 	_, s.err = fmt.Fprintf(w, "%s %s %s %s\n", mark, r.Kind, name, t.paint(dim, fmt.Sprintf("(%s#%d)", r.File, r.Index)))
+	if r.Error != "" {
+		fmt.Fprintf(w, "    %s %s\n", t.paint(red, "error"), r.Error)
+	}
 	for _, v := range byAction(r.Violations) {
 		color := map[string]string{"deny": red, "warn": yellow, "audit": cyan}[v.Action]
 		if v.Action == "warn" {
@@ -173,7 +184,12 @@ func (s *textStream) Close() error {
 	if s.err != nil {
 		return s.err
 	}
-	_, s.err = fmt.Fprintf(s.w, "%d objects: %d allowed, %d denied, %d warnings\n", s.objects, s.objects-s.denied, s.denied, s.warned)
+	errored := ""
+	if s.errored > 0 {
+		errored = fmt.Sprintf(", %d could not be decided", s.errored)
+	}
+	_, s.err = fmt.Fprintf(s.w, "%d objects: %d allowed, %d denied, %d warnings%s\n",
+		s.objects, s.objects-s.denied-s.errored, s.denied, s.warned, errored)
 	return s.err
 }
 

@@ -11,7 +11,14 @@ import (
 
 // SARIF writes SARIF 2.1.0, for code-scanning dashboards: one rule per
 // article, one result per finding, located at the object's file and line.
+// An object that could not be decided is an error-level result of the rule
+// DecisionErrorRule at the object's first line, naming the error: code
+// scanning shows results, not a run's notifications.
 type SARIF struct{}
+
+// DecisionErrorRule is the SARIF rule of the objects that could not be
+// decided. A charter article id never holds a slash.
+const DecisionErrorRule = "charter/decision-error"
 
 type sarifLog struct {
 	Schema  string     `json:"$schema"`
@@ -114,6 +121,11 @@ func (SARIF) Stream(w io.Writer, p Policy) Stream {
 		}
 		run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, r)
 	}
+	// The rules come before the first result: this one is always there.
+	run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, sarifRule{ID: DecisionErrorRule, Name: "Decision error",
+		ShortDescription: sarifText{"The object could not be decided"},
+		FullDescription:  &sarifText{"Evaluating the charter on this object failed (the message names the error): it was neither allowed nor denied, and charter exited 2."},
+		Default:          sarifDefault{"error"}, Properties: map[string]string{"charter": p.Name}})
 	// results is the run's last field and the run the log's last: the
 	// last "results" of the document.
 	return sarifStream{newArrayStream(w, sarifLog{Schema: "https://json.schemastore.org/sarif-2.1.0.json", Version: "2.1.0", Runs: []sarifRun{run}}, "results")}
@@ -122,6 +134,13 @@ func (SARIF) Stream(w io.Writer, p Policy) Stream {
 type sarifStream struct{ a *arrayStream }
 
 func (s sarifStream) Add(res Result) error {
+	if res.Error != "" {
+		l := sarifLocation{Physical: sarifPhysical{Artifact: sarifArtifact{URI: fileURI(res.File)}}, Logical: []sarifLogical{{FullyQualifiedName: objectName(res), Kind: "object"}}}
+		if res.Line > 0 {
+			l.Physical.Region = &sarifRegion{StartLine: res.Line}
+		}
+		return s.a.add(sarifResult{RuleID: DecisionErrorRule, Level: "error", Message: sarifText{"could not decide " + objectName(res) + ": " + res.Error}, Locations: []sarifLocation{l}})
+	}
 	for _, v := range res.Violations {
 		l := sarifLocation{Physical: sarifPhysical{Artifact: sarifArtifact{URI: fileURI(res.File)}}}
 		switch {

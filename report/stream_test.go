@@ -24,7 +24,8 @@ func encodeWhole(t *testing.T, doc any) string {
 }
 
 // streamResults are results whose messages hold what JSON escapes or
-// HTML-escapes, spread over namespaces and cluster scope.
+// HTML-escapes, spread over namespaces and cluster scope; every fifth
+// could not be decided.
 func streamResults(n int) []Result {
 	var rs []Result
 	for i := range n {
@@ -34,6 +35,9 @@ func streamResults(n int) []Result {
 		}
 		if i%4 == 0 {
 			r.Violations = append(r.Violations, Violation{Article: "AD-014", Action: "warn", Severity: "medium", Message: "results: [] in a message"})
+		}
+		if i%5 == 4 {
+			r.Allowed, r.Violations, r.Error = false, nil, fmt.Sprintf("evaluate: <%d> & \"conflict\"", i)
 		}
 		rs = append(rs, r)
 	}
@@ -84,8 +88,11 @@ func TestStreamsEncodeAsWholeDocuments(t *testing.T) {
 					findings := 0
 					for _, r := range rs {
 						findings += len(r.Violations)
+						if r.Error != "" {
+							findings++
+						}
 					}
-					if len(doc.Runs) != 1 || len(doc.Runs[0].Results) != findings || len(doc.Runs[0].Tool.Driver.Rules) != len(policy.Articles) {
+					if len(doc.Runs) != 1 || len(doc.Runs[0].Results) != findings || len(doc.Runs[0].Tool.Driver.Rules) != len(policy.Articles)+1 {
 						t.Fatalf("sarif = %+v, want %d results", doc, findings)
 					}
 					whole = encodeWhole(t, doc)
@@ -128,7 +135,7 @@ func TestStreamsWriteAsTheyGo(t *testing.T) {
 					t.Fatal(err)
 				}
 				has := strings.Contains(b.String(), r.Name) || strings.Contains(b.String(), "Pod/"+r.Namespace+"/"+r.Name)
-				if format == "sarif" && len(r.Violations) == 0 {
+				if format == "sarif" && len(r.Violations) == 0 && r.Error == "" {
 					continue // an object without findings has no SARIF result
 				}
 				if incremental != has {

@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"github.com/charter-dev/charter/charter"
 	"github.com/charter-dev/charter/engine"
 	"github.com/charter-dev/charter/internal/manifest"
+	"github.com/charter-dev/charter/kinds"
 	"github.com/charter-dev/charter/report"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -39,6 +41,9 @@ type reportRun struct {
 	progress *progress
 	objects  int
 	denied   int
+	// undecided are the errors of the objects that could not be decided,
+	// each also a result of the report.
+	undecided []error
 	// also sees each result before the report: the audit log, the
 	// PolicyReports to apply.
 	also []func(report.Result) error
@@ -68,13 +73,19 @@ func (r *reportRun) add(res report.Result) error {
 		r.stream = r.writer.Stream(r.out, r.policy)
 	}
 	r.objects++
-	if !res.Allowed {
+	denied := !res.Allowed && res.Error == ""
+	if denied {
 		r.denied++
 	}
-	r.progress.object(!res.Allowed)
-	for _, f := range r.also {
-		if err := f(res); err != nil {
-			return err
+	r.progress.object(denied)
+	if res.Error != "" {
+		r.undecided = append(r.undecided, fmt.Errorf("%s#%d: %s", res.File, res.Index, res.Error))
+	} else {
+		// Only decisions are recorded or applied.
+		for _, f := range r.also {
+			if err := f(res); err != nil {
+				return err
+			}
 		}
 	}
 	if r.stdout == nil {
@@ -100,8 +111,15 @@ func (r *reportRun) close() error {
 }
 
 // verdict is the exit status once the report is closed: bad input when
-// some input could not be read, a violation when some object was denied.
+// some input could not be read or some object could not be decided, a
+// violation when some object was denied.
 func (r *reportRun) verdict(readErrs charter.ErrorList) error {
+	if len(r.undecided) > 0 {
+		if len(readErrs) > 0 {
+			return badInput(errors.Join(append([]error{readErrs}, r.undecided...)...))
+		}
+		return badInput(errors.Join(r.undecided...))
+	}
 	if len(readErrs) > 0 {
 		return badInput(readErrs)
 	}
@@ -121,7 +139,13 @@ func (r *reportRun) decideFiles(ctx context.Context, e *engine.Engine, ov *engin
 	r.progress.startFiles(len(sources))
 	bad, err := forEachDoc(ctx, sources,
 		func(ctx context.Context, d manifest.Doc) (report.Result, error) {
-			return decideOne(ctx, e, ov, d, namespace)
+			res, err := decideOne(ctx, e, ov, d, namespace)
+			if err != nil {
+				// Reported like a decision, so that a reader of the report
+				// alone sees the object; the run still exits 2.
+				return undecidedResult(e, d, namespace, err), nil
+			}
+			return res, nil
 		},
 		r.add, r.progress.fileDone)
 	readErrs = append(readErrs, bad...)
@@ -136,4 +160,11 @@ func (r *reportRun) decideFiles(ctx context.Context, e *engine.Engine, ov *engin
 		return err
 	}
 	return r.verdict(readErrs)
+}
+
+// undecidedResult is the result of an object whose decision failed with
+// err: named as decideOne names it, with the error and no verdict.
+func undecidedResult(e *engine.Engine, d manifest.Doc, namespace string, err error) report.Result {
+	d.Object = kinds.DefaultNamespace(d.Object, namespace, e.Bundle().Info.DeclaredKinds()...)
+	return report.Result{File: d.File, Index: d.Index, Line: d.Line, APIVersion: d.APIVersion(), Kind: d.Kind(), Namespace: d.Namespace(), Name: d.Name(), Error: err.Error()}
 }
