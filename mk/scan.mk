@@ -2,6 +2,7 @@
 fuzz::
 	$(GO) test ./internal/manifest $(FUZZFLAGS) -fuzz '^FuzzFieldPos$$'
 	$(GO) test ./internal/manifest $(FUZZFLAGS) -fuzz '^FuzzNullDocument$$'
+	$(GO) test ./internal/manifest $(FUZZFLAGS) -fuzz '^FuzzFastObject$$'
 
 # charter audit scan beside conftest test on 10,000 and 100,000 generated
 # objects and of 10,000 Pods from the e2e kube-apiserver: objects/s, peak RSS

@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -34,40 +35,114 @@ import (
 // Index counts them within the file and Line points at each in the text.
 func Parse(file string, data []byte) ([]Doc, charter.ErrorList) {
 	data = decodeBOM(data)
-	var docs []Doc
-	var errs charter.ErrorList
-	spots := locate(data)
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-	for n := 0; ; n++ {
-		spot := spots.at(n)
+	p := &parser{file: file, spots: locate(data)}
+	if utilyaml.IsJSONBuffer(head(data)) {
+		p.stream(utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), guessBytes))
+	} else {
+		p.yamlStream(data)
+	}
+	return p.docs, p.errs
+}
+
+// guessBytes is how much of a file kubectl's decoder looks at to tell a
+// JSON stream from YAML.
+const guessBytes = 4096
+
+func head(data []byte) []byte {
+	return data[:min(len(data), guessBytes)]
+}
+
+// parser collects the objects and errors of one file; n counts the
+// non-null documents decoded, which index spots.
+type parser struct {
+	file  string
+	spots spots
+	n     int
+	docs  []Doc
+	errs  charter.ErrorList
+}
+
+// stream decodes with kubectl's YAMLOrJSONDecoder (JSON streams, and YAML
+// after a JSON stream's first objects).
+func (p *parser) stream(dec *utilyaml.YAMLOrJSONDecoder) {
+	for {
 		ext := runtime.RawExtension{}
 		if err := dec.Decode(&ext); err != nil {
 			if err != io.EOF {
-				errs = append(errs, spot.syntaxError(file, err))
+				p.errs = append(p.errs, p.spots.at(p.n).syntaxError(p.file, err))
 			}
-			return docs, errs
+			return
 		}
-		ext.Raw = bytes.TrimSpace(ext.Raw)
-		if len(ext.Raw) == 0 || bytes.Equal(ext.Raw, []byte("null")) {
-			n--
+		p.raw(ext.Raw)
+	}
+}
+
+// yamlStream is what YAMLOrJSONDecoder does with a YAML stream (cut by its
+// YAMLReader, each document decoded by its YAMLToJSONDecoder), with one
+// parse per plain object (nodeObject, whose node tree FieldPos reuses, or
+// else fastObject); any other document takes the decoder's own path.
+func (p *parser) yamlStream(data []byte) {
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	for {
+		doc, err := r.Read()
+		if err != nil {
+			if err != io.EOF {
+				p.errs = append(p.errs, p.spots.at(p.n).syntaxError(p.file, err))
+			}
+			return
+		}
+		if len(doc) == 0 {
 			continue
 		}
-		objs, bad, err := decodeFlat(ext.Raw)
-		if err != nil {
-			errs.Add(spot.pos(file, nil), "%v", err)
+		if obj, node, ok := nodeObject(doc); ok {
+			p.add(p.spots.at(p.n), flatObject{}, obj).node = node
+			p.n++
+			continue
 		}
-		for _, b := range bad {
-			errs.Add(spot.pos(file, b.path), "items%s: %v", itemPath(b.path), b.err)
-		}
-		for _, o := range objs {
-			m, err := toEngineValue(o.obj)
-			if err != nil {
-				errs.Add(spot.pos(file, o.path), "%v", err)
-				continue
+		if obj, ok := fastObject(doc); ok {
+			if obj != nil {
+				p.add(p.spots.at(p.n), flatObject{}, obj)
+				p.n++
 			}
-			docs = append(docs, Doc{File: file, Index: len(docs), Line: spot.lineOf(o.path), Object: m, at: spot, items: o.path})
+			continue
 		}
+		ext := runtime.RawExtension{}
+		if err := utilyaml.NewYAMLToJSONDecoder(bytes.NewReader(doc)).Decode(&ext); err != nil {
+			p.errs = append(p.errs, p.spots.at(p.n).syntaxError(p.file, err))
+			return
+		}
+		p.raw(ext.Raw)
 	}
+}
+
+// raw decodes one document's JSON as kubectl does, lists flattened.
+func (p *parser) raw(raw []byte) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return
+	}
+	spot := p.spots.at(p.n)
+	p.n++
+	objs, bad, err := decodeFlat(raw)
+	if err != nil {
+		p.errs.Add(spot.pos(p.file, nil), "%v", err)
+	}
+	for _, b := range bad {
+		p.errs.Add(spot.pos(p.file, b.path), "items%s: %v", itemPath(b.path), b.err)
+	}
+	for _, o := range objs {
+		m, err := toEngineValue(o.obj)
+		if err != nil {
+			p.errs.Add(spot.pos(p.file, o.path), "%v", err)
+			continue
+		}
+		p.add(spot, o, m)
+	}
+}
+
+func (p *parser) add(at spot, o flatObject, m map[string]any) *Doc {
+	p.docs = append(p.docs, Doc{File: p.file, Index: len(p.docs), Line: at.lineOf(o.path), Object: m, at: at, items: o.path})
+	return &p.docs[len(p.docs)-1]
 }
 
 // decodeBOM applies kubectl's FileVisitor transform: a UTF-16 byte-order mark

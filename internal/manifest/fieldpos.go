@@ -24,23 +24,18 @@ type Fields struct {
 	obj *yaml.Node // the object's node, nil when it cannot be located
 }
 
-// Fields parses the object's document for Pos.
+// Fields parses the object's document for Pos (or reuses the node tree
+// parsing kept).
 func (d Doc) Fields() Fields {
 	f := Fields{d: d}
-	if d.Line == 0 || d.at.text == nil {
+	if d.Line == 0 {
 		return f
 	}
-	var root yaml.Node
-	if yaml.Unmarshal(d.at.text, &root) != nil || len(root.Content) == 0 {
-		return f
-	}
-	n := deref(root.Content[0])
-	for _, i := range d.items {
-		items := deref(mappingValue(n, "items"))
-		if items == nil || items.Kind != yaml.SequenceNode || i >= len(items.Content) {
+	n := d.node
+	if n == nil {
+		if n = d.parseNode(); n == nil {
 			return f
 		}
-		n = deref(items.Content[i])
 	}
 	if d.Object["kind"] == "AdmissionReview" {
 		if obj := deref(mappingValue(deref(mappingValue(n, "request")), "object")); obj != nil {
@@ -49,6 +44,27 @@ func (d Doc) Fields() Fields {
 	}
 	f.obj = n
 	return f
+}
+
+// parseNode parses the document's text for the object's node: the
+// document, or its items[i]...items[j] element.
+func (d Doc) parseNode() *yaml.Node {
+	if d.at.text == nil {
+		return nil
+	}
+	var root yaml.Node
+	if yaml.Unmarshal(d.at.text, &root) != nil || len(root.Content) == 0 {
+		return nil
+	}
+	n := deref(root.Content[0])
+	for _, i := range d.items {
+		items := deref(mappingValue(n, "items"))
+		if items == nil || items.Kind != yaml.SequenceNode || i >= len(items.Content) {
+			return nil
+		}
+		n = deref(items.Content[i])
+	}
+	return n
 }
 
 // Pos is FieldPos of one path.

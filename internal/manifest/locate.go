@@ -40,11 +40,7 @@ func (s spots) at(n int) spot {
 // after a failure on the first or second object), else YAML documents
 // cut by its own YAMLReader.
 func locate(data []byte) spots {
-	head := data
-	if len(head) > 4096 {
-		head = head[:4096]
-	}
-	if !utilyaml.IsJSONBuffer(head) {
+	if !utilyaml.IsJSONBuffer(head(data)) {
 		return locateYAML(data, 1)
 	}
 	var out spots

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/charter-dev/charter/charter"
+	"gopkg.in/yaml.v3"
 	"k8s.io/cli-runtime/pkg/resource"
 )
 
@@ -22,8 +23,9 @@ type Doc struct {
 	Line   int // line the object starts on (0: unknown)
 	Object map[string]any
 
-	at    spot  // the document's text, for FieldPos
-	items []int // the list items path to the object within it
+	at    spot       // the document's text, for FieldPos
+	items []int      // the list items path to the object within it
+	node  *yaml.Node // the object's node when parsing kept it, for FieldPos
 }
 
 // Kind, Namespace and Name read the object's identity for reports.
