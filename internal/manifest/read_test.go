@@ -128,3 +128,30 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestReadFileBound: a file one byte over MaxFileSize is refused with its
+// size named; one of exactly MaxFileSize is read whole.
+func TestReadFileBound(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		size int
+		err  string
+	}{{MaxFileSize, ""}, {MaxFileSize + 1, "file larger than 67108864 bytes"}} {
+		p := filepath.Join(dir, "big.yaml")
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Truncate(int64(tc.size)); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		data, err := readFile(p)
+		switch {
+		case tc.err == "" && (err != nil || len(data) != tc.size):
+			t.Errorf("%d bytes: read %d, %v", tc.size, len(data), err)
+		case tc.err != "" && (err == nil || err.Error() != tc.err):
+			t.Errorf("%d bytes: error %v, want %q", tc.size, err, tc.err)
+		}
+	}
+}
