@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -127,6 +128,75 @@ var fastCases = []struct {
 	{"apiVersion: v1\nkind: Pod\n\tbad: tab\n", ""},
 }
 
+// exoticDocs are YAML corners where two parsers could disagree: long
+// simple keys, Unicode and lone-CR line breaks, BOMs, document end markers,
+// flow trailing commas, block scalar indicators, escapes, number shapes
+// YAML 1.1 and Go read differently, sexagesimal and timestamps.
+var exoticDocs = []string{
+	fastPod + strings.Repeat("k", 1100) + ": v\n",
+	fastPod + "x: \"" + strings.Repeat("k", 1100) + "\"\n",
+	fastPod + "x: a\u2028b: c\n",
+	fastPod + "x: a\u0085b: c\n",
+	fastPod + "x: a\rb: c\n",
+	fastPod + "x: a\r\ny: c\r\n",
+	fastPod + "x: a\n...\n",
+	fastPod + "x: \ufeffa\n",
+	"\ufeff" + fastPod,
+	fastPod + "x: [a, b,]\n",
+	fastPod + "x: {a: b,}\n",
+	fastPod + "x: 'it''s'\n",
+	fastPod + "x: a # c\ny: b#c\n",
+	fastPod + "x:\n- a\n-   - b\n    - c\n",
+	fastPod + "x: - a\n",
+	fastPod + "x: @a\n",
+	fastPod + "x: `a\n",
+	fastPod + "? x\n: y\n",
+	fastPod + "x: |+\n  a\n\n",
+	fastPod + "x: |2\n   a\n",
+	fastPod + "x: >\n  a\n\n  b\n   c\n",
+	fastPod + "x: \"a\n  b\"\n",
+	fastPod + "x: a\n  b\n  c: d\n",
+	fastPod + "x: {a: [b, {c: d}], e: \"f\"}\n",
+	fastPod + "x: \"\\N\\_\\L\\P\\e\\a\"\n",
+	fastPod + "x: \"\\x00\"\n",
+	fastPod + "x: \"\\0\"\n",
+	fastPod + "\"x\": 1\nx: 2\n",
+	fastPod + "x: 1\n'x': 2\n",
+	fastPod + "x: 0.\n",
+	fastPod + "x: +.5\n",
+	fastPod + "x: -.5e3\n",
+	fastPod + "x: 1e\n",
+	fastPod + "x: 0x\n",
+	fastPod + "x: 0o\n",
+	fastPod + "x: 1__0\n",
+	fastPod + "x: _1\n",
+	fastPod + "x: 1_\n",
+	fastPod + "x: 0_7\n",
+	fastPod + "x: 0x_1F\n",
+	fastPod + "x: 9_223_372_036_854_775_808\n",
+	fastPod + "x: -9223372036854775809\n",
+	fastPod + "x: 1:20\n",
+	fastPod + "x: 190:20:30\n",
+	fastPod + "x: 2001-12-14t21:59:43.10-05:00\n",
+	fastPod + "x: 2002-12-14\n",
+	fastPod + "x: 12e03\n",
+	fastPod + "x: 1.e+3\n",
+}
+
+// TestFastObjectExotic: on each corner either fast path that takes the
+// document decodes exactly what kubectl's own decoder does.
+func TestFastObjectExotic(t *testing.T) {
+	taken := 0
+	for _, d := range exoticDocs {
+		if checkFast(t, []byte(d)) != "" {
+			taken++
+		}
+	}
+	if taken < len(exoticDocs)/2 {
+		t.Errorf("the fast paths took only %d of %d documents", taken, len(exoticDocs))
+	}
+}
+
 func TestFastObjectMatchesKubectl(t *testing.T) {
 	for _, tc := range fastCases {
 		if path := checkFast(t, []byte(tc.doc)); path != tc.path {
@@ -148,6 +218,9 @@ func FuzzFastObject(f *testing.F) {
 	}
 	for _, c := range fastCases {
 		f.Add([]byte(c.doc))
+	}
+	for _, d := range exoticDocs {
+		f.Add([]byte(d))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
