@@ -92,17 +92,41 @@ func (ev *Evaluation) IgnoredByCheck() map[Check]int {
 // number of origins (a directory, the cluster's Override objects), and
 // verifies them against the charter in force, again whenever a document,
 // the charter or the clock may change the outcome.
+//
+// Adding and removing documents never waits for a verification: the
+// documents are copied under a short lock and verified outside it, so a
+// watch putting documents in while another goroutine verifies the pool is
+// not held up by the signatures being checked.
 type Pool struct {
-	mu      sync.Mutex
+	mu      sync.Mutex                  // origins, gen
 	origins map[string]map[string]Entry // origin -> key -> entry
 	gen     uint64
-	last    *Evaluation
+	changed chan struct{} // one pending notice of a change (Changed)
+
+	evalMu sync.Mutex // one evaluation at a time: last, OnEvaluate
+	last   *Evaluation
 	// OnEvaluate, when set, sees each new evaluation (for logs and metrics).
 	OnEvaluate func(*Evaluation)
 }
 
 // NewPool returns an empty pool.
-func NewPool() *Pool { return &Pool{origins: map[string]map[string]Entry{}} }
+func NewPool() *Pool {
+	return &Pool{origins: map[string]map[string]Entry{}, changed: make(chan struct{}, 1)}
+}
+
+// Changed receives once after any number of changes of the documents
+// (Replace, Put, Delete) since it last received: the goroutine that
+// evaluates the pool waits on it.
+func (p *Pool) Changed() <-chan struct{} { return p.changed }
+
+// touch records a change; p.mu is held.
+func (p *Pool) touch() {
+	p.gen++
+	select {
+	case p.changed <- struct{}{}:
+	default:
+	}
+}
 
 // Replace sets every entry of one origin (a directory read again).
 func (p *Pool) Replace(origin string, entries []Entry) {
@@ -113,7 +137,7 @@ func (p *Pool) Replace(origin string, entries []Entry) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.origins[origin] = m
-	p.gen++
+	p.touch()
 }
 
 // Put sets one entry of an origin (an object added or changed).
@@ -124,7 +148,7 @@ func (p *Pool) Put(origin string, e Entry) {
 		p.origins[origin] = map[string]Entry{}
 	}
 	p.origins[origin][e.Source] = e
-	p.gen++
+	p.touch()
 }
 
 // Delete removes one entry of an origin (an object deleted).
@@ -132,16 +156,20 @@ func (p *Pool) Delete(origin, source string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.origins[origin], source)
-	p.gen++
+	p.touch()
 }
 
 // Evaluate verifies the pool's documents against v at now, reusing the last
 // evaluation while neither the documents, nor v, nor the clock (past
-// Evaluation.Until) changed it.
+// Evaluation.Until) changed it. Evaluations are made one at a time;
+// documents may be added meanwhile (they count from the next one).
 func (p *Pool) Evaluate(v *Verifier, now time.Time) *Evaluation {
+	p.evalMu.Lock()
+	defer p.evalMu.Unlock()
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if l := p.last; l != nil && l.verifier == v && l.gen == p.gen && (l.Until.IsZero() || now.Before(l.Until)) {
+	gen := p.gen
+	if l := p.last; l != nil && l.verifier == v && l.gen == gen && (l.Until.IsZero() || now.Before(l.Until)) {
+		p.mu.Unlock()
 		return l
 	}
 	var entries []Entry
@@ -150,8 +178,9 @@ func (p *Pool) Evaluate(v *Verifier, now time.Time) *Evaluation {
 			entries = append(entries, p.origins[origin][key])
 		}
 	}
+	p.mu.Unlock()
 	ev := Evaluate(v, entries, now)
-	ev.gen = p.gen
+	ev.gen = gen
 	p.last = ev
 	if p.OnEvaluate != nil {
 		p.OnEvaluate(ev)

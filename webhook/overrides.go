@@ -60,31 +60,41 @@ func NewOverrideMetrics(reg prometheus.Registerer) *OverrideMetrics {
 
 // Overrides keeps the webhook's override documents (a directory, the
 // cluster's Override objects) and decides every request with those the
-// charter in force verifies. Verification is redone when a document, the
-// bundle or the clock (an override starting or expiring) may change it; a
-// document that fails any check is logged, counted and lifts nothing.
+// charter in force verifies. Verification runs on the watch goroutine
+// (Watch), never on the admission path: it is redone when a document, the
+// bundle or the clock (an override starting or expiring) may change it, and
+// its outcome is swapped in atomically; a request only reads the verified
+// set of the bundle it is decided with. A document that fails any check is
+// logged, counted and lifts nothing.
 type Overrides struct {
 	pool    *overrides.Pool
 	dir     *overrides.Dir // nil: no directory
 	metrics *OverrideMetrics
 	log     *slog.Logger
 
+	// mu orders verifications (Refresh): the verifier of each bundle, the
+	// prepared set and logged follow one another.
 	mu       sync.Mutex
 	verifier struct {
 		bundle *bundles.Bundle
 		v      *overrides.Verifier
 		err    error
 	}
-	prepared atomic.Pointer[preparedOverrides]
 	// logged is what was last logged per document (its source): "in force"
 	// or the check it failed, so each change is logged once. Only report
-	// touches it, under the pool's lock.
+	// touches it, under mu.
 	logged map[string]string
+	// prepared is the verified set last made, for the bundle it was made
+	// for: all the admission path reads.
+	prepared atomic.Pointer[preparedOverrides]
+	// stale receives when a request met a bundle with no verified set yet.
+	stale chan struct{}
 }
 
 type preparedOverrides struct {
-	ev *overrides.Evaluation
-	ov *engine.Overrides
+	bundle *bundles.Bundle
+	ev     *overrides.Evaluation // nil: the bundle's council does not load
+	ov     *engine.Overrides     // nil: no override counts
 }
 
 // NewOverrides returns the overrides of dir ("" for none: only documents put
@@ -96,7 +106,7 @@ func NewOverrides(dir string, m *OverrideMetrics, log *slog.Logger) *Overrides {
 	if log == nil {
 		log = slog.Default()
 	}
-	o := &Overrides{pool: overrides.NewPool(), metrics: m, log: log, logged: map[string]string{}}
+	o := &Overrides{pool: overrides.NewPool(), metrics: m, log: log, logged: map[string]string{}, stale: make(chan struct{}, 1)}
 	if dir != "" {
 		o.dir = overrides.NewDir(dir)
 	}
@@ -138,10 +148,9 @@ func (o *Overrides) report(ev *overrides.Evaluation) {
 	o.logged = now
 }
 
-// verifierFor is the verifier of b's charter, made once per bundle.
+// verifierFor is the verifier of b's charter, made once per bundle; o.mu
+// is held.
 func (o *Overrides) verifierFor(b *bundles.Bundle) (*overrides.Verifier, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
 	if o.verifier.bundle != b {
 		o.verifier.bundle = b
 		o.verifier.v, o.verifier.err = overrides.NewVerifier(b.Info)
@@ -153,36 +162,64 @@ func (o *Overrides) verifierFor(b *bundles.Bundle) (*overrides.Verifier, error) 
 	return o.verifier.v, o.verifier.err
 }
 
-// current is the verified set in force for b at now, prepared for the
-// engine (nil: none).
-func (o *Overrides) current(b *bundles.Bundle, now time.Time) *engine.Overrides {
+// current is the verified set in force for b, prepared for the engine (nil:
+// none). It never verifies: when b's set is not made yet (the bundle just
+// changed), no override counts until the watch has made it, which this
+// asks for at once.
+func (o *Overrides) current(b *bundles.Bundle) *engine.Overrides {
 	if b == nil {
 		return nil
 	}
-	v, err := o.verifierFor(b)
-	if err != nil {
+	p := o.prepared.Load()
+	if p == nil || p.bundle != b {
+		select {
+		case o.stale <- struct{}{}:
+		default:
+		}
 		return nil
 	}
-	ev := o.pool.Evaluate(v, now)
-	if p := o.prepared.Load(); p != nil && p.ev == ev {
-		return p.ov
+	return p.ov
+}
+
+// Refresh verifies the documents against d's charter now, if anything
+// changed, and puts the outcome in force, so decisions, logs and metrics
+// follow documents, bundles and expiries. Only the watch (and the server
+// before it serves) calls it.
+func (o *Overrides) Refresh(d Decider) {
+	c, ok := d.(catalogue)
+	if !ok {
+		return
+	}
+	b := c.Bundle()
+	if b == nil {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	v, err := o.verifierFor(b)
+	if err != nil {
+		o.prepared.Store(&preparedOverrides{bundle: b})
+		return
+	}
+	ev := o.pool.Evaluate(v, time.Now())
+	if p := o.prepared.Load(); p != nil && p.bundle == b && p.ev == ev {
+		return
 	}
 	ov, err := engine.NewOverrides(ev.Set)
 	if err != nil {
 		o.log.Error("verified overrides not prepared: none counts", "err", err)
-		return nil
+		ov = nil
 	}
-	o.prepared.Store(&preparedOverrides{ev: ev, ov: ov})
-	return ov
+	o.prepared.Store(&preparedOverrides{bundle: b, ev: ev, ov: ov})
 }
 
-// Refresh verifies the documents against d's charter now, if anything
-// changed, so logs and metrics follow documents, bundles and expiries
-// between requests too.
-func (o *Overrides) Refresh(d Decider) {
-	if c, ok := d.(catalogue); ok {
-		o.current(c.Bundle(), time.Now())
+// next is when the clock alone may next change the set in force (an
+// override starting or expiring); zero when never.
+func (o *Overrides) next() time.Time {
+	if p := o.prepared.Load(); p != nil && p.ev != nil {
+		return p.ev.Until
 	}
+	return time.Time{}
 }
 
 // Wrap returns a Source whose deciders apply the verified overrides.
@@ -218,5 +255,5 @@ type overridingDecider struct {
 }
 
 func (d *overridingDecider) Decide(ctx context.Context, input any) (engine.Decision, error) {
-	return d.DecideWith(ctx, input, d.o.current(d.Bundle(), time.Now()))
+	return d.DecideWith(ctx, input, d.o.current(d.Bundle()))
 }
