@@ -59,18 +59,35 @@ func Evaluate(v *Verifier, entries []Entry, now time.Time) *Evaluation {
 		verified = append(verified, ok)
 		sources[ok] = e.Source
 	}
-	set, conflicts := NewSet(verified)
+	set, dropped := NewSet(verified)
 	ev.Set = set
-	for _, c := range conflicts {
-		ev.Ignored = append(ev.Ignored, Ignored{Source: sources[c], ID: c.ID, Check: CheckConflict,
-			Err: &Failure{ID: c.ID, Check: CheckConflict, Reason: "another verified override has this id and says something else"}})
+	for _, d := range dropped {
+		ev.Ignored = append(ev.Ignored, Ignored{Source: sources[d.Verified], ID: d.ID, Check: d.Check,
+			Err: &Failure{ID: d.ID, Check: d.Check, Reason: d.Reason}})
 	}
 	slices.SortFunc(ev.Ignored, func(a, b Ignored) int { return strings.Compare(a.Source, b.Source) })
 	return ev
 }
 
-// CheckConflict: two verified overrides share an id but differ; neither counts.
-const CheckConflict Check = "conflict"
+// Checks of NewSet: between verified versions of one id.
+const (
+	// CheckConflict: verified versions of one id with the same signed
+	// notBefore say different things; none of them counts.
+	CheckConflict Check = "conflict"
+	// CheckSuperseded: a verified version of the same id with a later
+	// signed notBefore counts instead.
+	CheckSuperseded Check = "superseded"
+)
+
+// Sentinels of NewSet's checks, for errors.Is.
+var (
+	ErrConflict   = errors.New("override conflicts with another version of its id")
+	ErrSuperseded = errors.New("override is superseded by a later version of its id")
+)
+
+func init() {
+	sentinels[CheckConflict], sentinels[CheckSuperseded] = ErrConflict, ErrSuperseded
+}
 
 // soonest keeps the earliest instant after now at which an outcome flips.
 func (ev *Evaluation) soonest(t, now time.Time) {

@@ -1,6 +1,8 @@
 package overrides
 
 import (
+	"cmp"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -50,24 +52,51 @@ func (v *Verified) ActiveAt(now time.Time) bool {
 // Set is the verified overrides in force, sorted by id, one per id.
 type Set []*Verified
 
-// NewSet sorts list by id. Two different overrides with one id are both
-// dropped (and returned): neither can be told to be the one meant.
-func NewSet(list []*Verified) (Set, []*Verified) {
+// Dropped is a verified override that does not count beside another
+// version of its id, and why (CheckSuperseded or CheckConflict).
+type Dropped struct {
+	*Verified
+	Check  Check
+	Reason string
+}
+
+// NewSet keeps one override per id, sorted by id. The pool may hold several
+// council-signed versions of one id (a directory file and an Override
+// object, or a version re-signed later): the one with the latest signed
+// notBefore counts and the others are superseded, so replaying an older
+// version beside the current one changes nothing. Versions that share the
+// latest notBefore but say something else conflict: neither can be told to
+// be the one meant, so no version of that id counts. Identical copies count
+// once. Only signed fields decide: never a file name, an object's
+// resourceVersion or an arrival order.
+func NewSet(list []*Verified) (Set, []Dropped) {
 	byID := map[string][]*Verified{}
 	for _, v := range list {
 		byID[v.ID] = append(byID[v.ID], v)
 	}
 	var out Set
-	var conflicts []*Verified
+	var dropped []Dropped
 	for _, vs := range byID {
-		if len(vs) > 1 && slices.ContainsFunc(vs[1:], func(o *Verified) bool { return !same(o, vs[0]) }) {
-			conflicts = append(conflicts, vs...)
-			continue
+		latest := slices.MaxFunc(vs, func(a, b *Verified) int { return cmp.Compare(a.NotBeforeNs, b.NotBeforeNs) })
+		conflict := slices.ContainsFunc(vs, func(o *Verified) bool { return o.NotBeforeNs == latest.NotBeforeNs && !same(o, latest) })
+		for _, v := range vs {
+			switch {
+			case v.NotBeforeNs < latest.NotBeforeNs:
+				dropped = append(dropped, Dropped{v, CheckSuperseded, fmt.Sprintf(
+					"a version of this override signed with a later notBefore (%s, not %s) supersedes it",
+					stamp(time.Unix(0, latest.NotBeforeNs)), stamp(time.Unix(0, v.NotBeforeNs)))})
+			case conflict:
+				dropped = append(dropped, Dropped{v, CheckConflict, fmt.Sprintf(
+					"another verified version of this override has the same notBefore (%s) and says something else: no version of it counts",
+					stamp(time.Unix(0, v.NotBeforeNs)))})
+			}
 		}
-		out = append(out, vs[0])
+		if !conflict {
+			out = append(out, latest)
+		}
 	}
 	slices.SortFunc(out, func(a, b *Verified) int { return strings.Compare(a.ID, b.ID) })
-	return out, conflicts
+	return out, dropped
 }
 
 func same(a, b *Verified) bool {

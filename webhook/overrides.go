@@ -19,13 +19,14 @@ import (
 const originCluster = "cluster"
 
 // ignoredReasons are the values of charter_overrides_ignored's reason label:
-// the checks of overrides.Verify, a conflict between two verified overrides
-// with one id, and "error" for a document that could not be checked at all.
+// the checks of overrides.Verify, those between verified versions of one id
+// (conflict, superseded: overrides.NewSet), and "error" for a document that
+// could not be checked at all.
 // Each is exported (at zero when none), so alerts work before the first.
 var ignoredReasons = []overrides.Check{
 	overrides.CheckMalformed, overrides.CheckCharter, overrides.CheckCouncil, overrides.CheckRevoked,
 	overrides.CheckScope, overrides.CheckLifetime, overrides.CheckNotYetValid, overrides.CheckExpired,
-	overrides.CheckApprovals, overrides.CheckConflict, "error",
+	overrides.CheckApprovals, overrides.CheckConflict, overrides.CheckSuperseded, "error",
 }
 
 // OverrideMetrics count the overrides in force and those ignored, by the
@@ -46,7 +47,7 @@ func NewOverrideMetrics(reg prometheus.Registerer) *OverrideMetrics {
 		}),
 		Ignored: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "charter_overrides_ignored",
-			Help: "Override documents and objects that do not count, by the check they failed (malformed, charter, council, revoked, scope, lifetime, not-yet-valid, expired, approvals, conflict, error).",
+			Help: "Override documents and objects that do not count, by the check they failed (malformed, charter, council, revoked, scope, lifetime, not-yet-valid, expired, approvals, conflict, superseded, error).",
 		}, []string{"reason"}),
 	}
 	for _, r := range ignoredReasons {
