@@ -208,6 +208,19 @@ func (e *Engine) DecideWith(ctx context.Context, input any, ov *Overrides) (Deci
 	return e.DecideValueWith(ctx, v, ov)
 }
 
+// DecideApplied is DecideWith, and how many articles apply to the input
+// (those Explain does not call skipped): 0 means none does, so an allowed
+// input was not checked rather than passed; -1 when unknown, because OPA
+// decided alone (a bundle without a program, or OPAOnly). Reports use it to
+// tell SKIP from PASS without a second evaluation.
+func (e *Engine) DecideApplied(ctx context.Context, input any, ov *Overrides) (Decision, int, error) {
+	v, err := ast.InterfaceToValue(input)
+	if err != nil {
+		return Decision{}, 0, fmt.Errorf("convert input: %w", err)
+	}
+	return e.decideValue(ctx, v, ov)
+}
+
 // Native reports whether declarative articles are evaluated natively.
 func (e *Engine) Native() bool { return e.native != nil }
 
@@ -223,6 +236,13 @@ func (e *Engine) DecideValue(ctx context.Context, input ast.Value) (Decision, er
 
 // DecideValueWith is DecideWith for an input already converted to an OPA value.
 func (e *Engine) DecideValueWith(ctx context.Context, input ast.Value, ov *Overrides) (Decision, error) {
+	d, _, err := e.decideValue(ctx, input, ov)
+	return d, err
+}
+
+// decideValue is DecideValueWith with the number of articles that apply
+// (-1: unknown, OPA decided alone).
+func (e *Engine) decideValue(ctx context.Context, input ast.Value, ov *Overrides) (Decision, int, error) {
 	now := e.clock()
 	if e.native != nil {
 		return e.decideNative(ctx, input, ov, now)
@@ -233,12 +253,13 @@ func (e *Engine) DecideValueWith(ctx context.Context, input ast.Value, ov *Overr
 	)
 	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(wrapped), rego.EvalTime(now))
 	if err != nil {
-		return Decision{}, fmt.Errorf("evaluate: %w", err)
+		return Decision{}, -1, fmt.Errorf("evaluate: %w", err)
 	}
 	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
-		return Decision{}, errors.New("evaluate: the bundle gave no decision")
+		return Decision{}, -1, errors.New("evaluate: the bundle gave no decision")
 	}
-	return decode(rs[0].Expressions[0].Value)
+	d, err := decode(rs[0].Expressions[0].Value)
+	return d, -1, err
 }
 
 func decode(v any) (Decision, error) {
@@ -332,25 +353,25 @@ func (e *Engine) DecideRuntime(ctx context.Context, ev RuntimeEvent) ([]Finding,
 	return findings(rs[0].Expressions[0].Value)
 }
 
-func (e *Engine) decideNative(ctx context.Context, input ast.Value, ov *Overrides, now time.Time) (Decision, error) {
+func (e *Engine) decideNative(ctx context.Context, input ast.Value, ov *Overrides, now time.Time) (Decision, int, error) {
 	if err := ctx.Err(); err != nil {
-		return Decision{}, fmt.Errorf("evaluate: %w", err)
+		return Decision{}, 0, fmt.Errorf("evaluate: %w", err)
 	}
-	set, env, needHatch := e.native.decide(input)
+	set, env, applied, needHatch := e.native.decide(input)
 	if needHatch {
 		rs, err := e.hatch.Eval(ctx, rego.EvalParsedInput(input), rego.EvalTime(now))
 		if err != nil {
-			return Decision{}, fmt.Errorf("evaluate: %w", err)
+			return Decision{}, 0, fmt.Errorf("evaluate: %w", err)
 		}
 		if len(rs) == 1 && len(rs[0].Expressions) == 1 {
 			list, ok := rs[0].Expressions[0].Value.([]any)
 			if !ok {
-				return Decision{}, fmt.Errorf("hatch findings are %T, not a set", rs[0].Expressions[0].Value)
+				return Decision{}, 0, fmt.Errorf("hatch findings are %T, not a set", rs[0].Expressions[0].Value)
 			}
 			for _, f := range list {
 				v, err := ast.InterfaceToValue(f)
 				if err != nil {
-					return Decision{}, err
+					return Decision{}, 0, err
 				}
 				set.Add(ast.NewTerm(v))
 			}
@@ -361,7 +382,7 @@ func (e *Engine) decideNative(ctx context.Context, input ast.Value, ov *Override
 	for i := 0; i < sorted.Len(); i++ {
 		o, ok := sorted.Elem(i).Value.(ast.Object)
 		if !ok {
-			return Decision{}, fmt.Errorf("finding is %v, not an object", sorted.Elem(i))
+			return Decision{}, 0, fmt.Errorf("finding is %v, not an object", sorted.Elem(i))
 		}
 		str := func(k string) string {
 			if t := o.Get(ast.StringTerm(k)); t != nil {
@@ -383,5 +404,5 @@ func (e *Engine) decideNative(ctx context.Context, input ast.Value, ov *Override
 		}
 	}
 	liftNative(&d, env, ov, now)
-	return d, nil
+	return d, applied, nil
 }

@@ -122,7 +122,8 @@ func TestExplain(t *testing.T) {
 // TestExplainAgreesWithDecision: on every object the repository ships as
 // test data, raw and as CREATE and DELETE reviews, an article explain calls
 // fired has exactly the findings of the compiled Rego decision (OPA alone),
-// and an article it passes or skips has none.
+// and an article it passes or skips has none; the native decision counts as
+// applied exactly the articles explain does not skip.
 func TestExplainAgreesWithDecision(t *testing.T) {
 	charters := []string{"../policies/anti-delos.yaml", "../policies/pod-security-restricted.yaml", "../examples/charters/update-rules.yaml",
 		"../examples/charters/container-limits.yaml", "testdata/explain.yaml", "testdata/edges.yaml", "testdata/podtemplates.yaml", "testdata/charter.yaml"}
@@ -139,6 +140,23 @@ func TestExplainAgreesWithDecision(t *testing.T) {
 				d, err := opa.Decide(context.Background(), in)
 				if err != nil {
 					t.Fatal(err)
+				}
+				_, applied, err := native.DecideApplied(context.Background(), in, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, unknown, err := opa.DecideApplied(context.Background(), in, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				notSkipped := 0
+				for _, a := range x.Articles {
+					if a.Verdict != Skipped {
+						notSkipped++
+					}
+				}
+				if applied != notSkipped || unknown != -1 {
+					t.Fatalf("object %d (%s): the native decision says %d articles applied, explain %d (OPA alone: %d, want -1)", i, what(in), applied, notSkipped, unknown)
 				}
 				byArticle := map[string][]string{}
 				for _, f := range d.All() {

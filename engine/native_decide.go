@@ -232,11 +232,19 @@ func (w witness) summary(fallback string) (path, value, values string) {
 }
 
 // findings adds the article's findings in e to out.
-func (a *nativeArticle) findings(e *env, out ast.Set) {
+func (a *nativeArticle) findings(e *env, out ast.Set) (applies bool) {
 	if !a.matches(e) {
-		return
+		return false
 	}
 	a.eachScope(e, func(s scope) { a.finding(s, out) })
+	return a.hasPods(e)
+}
+
+// hasPods is false when the article is decided once per pod (it names no
+// kind to match) and e embeds none: then it does not apply to e. Explain
+// gives it as the skip reason after the scope.
+func (a *nativeArticle) hasPods(e *env) bool {
+	return a.CheckKind || !a.Pods || len(e.pods) > 0
 }
 
 // eachScope calls f with every scope the article checks in e: the object,
@@ -328,21 +336,28 @@ func (s scope) show(p *programv1.Path) string {
 }
 
 // decide returns the findings of the declarative articles, the input's
-// environment (nil when no article can apply), and whether some raw-Rego
-// article matches the input (then OPA must decide those).
-func (n *native) decide(input ast.Value) (ast.Set, *env, bool) {
+// environment (nil when no article can apply), how many articles apply to
+// the input (as Explain counts them), and whether some raw-Rego article
+// matches the input (then OPA must decide those).
+func (n *native) decide(input ast.Value) (ast.Set, *env, int, bool) {
 	out := ast.NewSet()
 	e, ok := n.env(input)
 	if !ok {
-		return out, nil, false
+		return out, nil, 0, false
 	}
-	needHatch := false
+	applied, needHatch := 0, false
 	for _, a := range n.articles {
 		if a.Hatch {
-			needHatch = needHatch || a.matches(e)
+			m := a.matches(e)
+			needHatch = needHatch || m
+			if m && a.hasPods(e) {
+				applied++
+			}
 			continue
 		}
-		a.findings(e, out)
+		if a.findings(e, out) {
+			applied++
+		}
 	}
-	return out, e, needHatch
+	return out, e, applied, needHatch
 }

@@ -32,10 +32,28 @@ type Result struct {
 	Name       string      `json:"name"`
 	Allowed    bool        `json:"allowed"`
 	Violations []Violation `json:"violations"`
+	// ArticlesApplied is how many articles applied to the object (matched
+	// it and had something to check); 0: none did, so the object was
+	// skipped, not passed. nil when unknown (OPA decided alone).
+	ArticlesApplied *int `json:"articlesApplied,omitempty"`
 	// Error says why the object could not be decided; then Allowed is
 	// false and there are no Violations. Every format shows such an object,
 	// so a reader of the report alone sees that it was not checked.
 	Error string `json:"error,omitempty"`
+}
+
+// Skipped reports whether no article applied to the object: it is allowed
+// because nothing checked it, not because it passed a check.
+func (r Result) Skipped() bool {
+	return r.Error == "" && r.Allowed && len(r.Violations) == 0 && r.ArticlesApplied != nil && *r.ArticlesApplied == 0
+}
+
+// Applied is n as a Result's ArticlesApplied: nil when n < 0 (unknown).
+func Applied(n int) *int {
+	if n < 0 {
+		return nil
+	}
+	return &n
 }
 
 // Policy describes what decided: the charter and its articles.
@@ -109,7 +127,9 @@ func (s jsonStream) Add(r Result) error {
 
 func (s jsonStream) Close() error { return s.a.close() }
 
-// Text writes results grouped by object, for people.
+// Text writes results grouped by object, for people: PASS, WARN, DENY,
+// SKIP (no article applies: allowed without a check, as eval --explain
+// says) or ERROR (could not be decided), and the counts at the end.
 type Text struct{ Color bool }
 
 const (
@@ -136,10 +156,10 @@ func (t Text) Write(w io.Writer, p Policy, results []Result) error {
 func (t Text) Stream(w io.Writer, _ Policy) Stream { return &textStream{t: t, w: w} }
 
 type textStream struct {
-	t                                Text
-	w                                io.Writer
-	objects, denied, warned, errored int
-	err                              error
+	t                                         Text
+	w                                         io.Writer
+	objects, denied, warned, skipped, errored int
+	err                                       error
 }
 
 func (s *textStream) Add(r Result) error {
@@ -158,6 +178,9 @@ func (s *textStream) Add(r Result) error {
 		s.denied++
 	case len(r.Violations) > 0:
 		mark = t.paint(yellow, "WARN")
+	case r.Skipped():
+		mark = t.paint(dim, "SKIP")
+		s.skipped++
 	}
 	name := r.Name
 	if r.Namespace != "" {
@@ -188,8 +211,8 @@ func (s *textStream) Close() error {
 	if s.errored > 0 {
 		errored = fmt.Sprintf(", %d could not be decided", s.errored)
 	}
-	_, s.err = fmt.Fprintf(s.w, "%d objects: %d allowed, %d denied, %d warnings%s\n",
-		s.objects, s.objects-s.denied-s.errored, s.denied, s.warned, errored)
+	_, s.err = fmt.Fprintf(s.w, "%d objects: %d allowed, %d denied, %d warnings, %d skipped (no article applies)%s\n",
+		s.objects, s.objects-s.denied-s.errored, s.denied, s.warned, s.skipped, errored)
 	return s.err
 }
 

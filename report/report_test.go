@@ -36,13 +36,49 @@ func write(t *testing.T, format string) string {
 
 func TestText(t *testing.T) {
 	out := write(t, "text")
-	for _, want := range []string{"DENY Pod shop/web (a.yaml#0)", "deny  AD-001   container app is privileged", "at spec.containers[0].securityContext.privileged", "PASS Namespace shop (a.yaml#1)", "2 objects: 1 allowed, 1 denied, 1 warnings"} {
+	for _, want := range []string{"DENY Pod shop/web (a.yaml#0)", "deny  AD-001   container app is privileged", "at spec.containers[0].securityContext.privileged", "PASS Namespace shop (a.yaml#1)", "2 objects: 1 allowed, 1 denied, 1 warnings, 0 skipped (no article applies)\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text output lacks %q:\n%s", want, out)
 		}
 	}
 	if strings.Contains(out, "\x1b[") {
 		t.Error("colour without a terminal")
+	}
+}
+
+// TestTextSkip: an allowed object no article applied to is SKIP, one some
+// article applied to and passed is PASS, and one whose count is unknown
+// stays PASS; json carries the count (review finding: plain eval said
+// PASS where eval --explain says SKIP).
+func TestTextSkip(t *testing.T) {
+	rs := []Result{
+		{File: "a.yaml", Kind: "Secret", Namespace: "shop", Name: "s", Allowed: true, ArticlesApplied: Applied(0)},
+		{File: "a.yaml", Index: 1, Kind: "Pod", Namespace: "shop", Name: "p", Allowed: true, ArticlesApplied: Applied(3)},
+		{File: "a.yaml", Index: 2, Kind: "Pod", Namespace: "shop", Name: "q", Allowed: true, ArticlesApplied: Applied(-1)},
+		{File: "a.yaml", Index: 3, Kind: "Pod", Namespace: "shop", Name: "w", Allowed: true, ArticlesApplied: Applied(1),
+			Violations: []Violation{{Article: "AD-014", Action: "warn", Message: "writable root"}}},
+	}
+	var b bytes.Buffer
+	if err := (Text{}).Write(&b, policy, rs); err != nil {
+		t.Fatal(err)
+	}
+	want := "SKIP Secret shop/s (a.yaml#0)\nPASS Pod shop/p (a.yaml#1)\nPASS Pod shop/q (a.yaml#2)\nWARN Pod shop/w (a.yaml#3)\n" +
+		"    warn  AD-014   writable root\n4 objects: 4 allowed, 0 denied, 1 warnings, 1 skipped (no article applies)\n"
+	if b.String() != want {
+		t.Errorf("text:\n%s\nwant:\n%s", b.String(), want)
+	}
+	b.Reset()
+	if err := (JSON{}).Write(&b, policy, rs); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct{ Results []map[string]any }
+	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []any{0.0, 3.0, nil, 1.0} {
+		if got := doc.Results[i]["articlesApplied"]; got != want {
+			t.Errorf("result %d: articlesApplied %v, want %v", i, got, want)
+		}
 	}
 }
 

@@ -38,7 +38,7 @@ func TestUndecidedInEveryFormat(t *testing.T) {
 		out := writeUndecided(t, "text")
 		for _, want := range []string{
 			"ERROR ConfigMap shop/cm (b.yaml#2)\n    error " + undecided.Error + "\n",
-			"3 objects: 1 allowed, 1 denied, 1 warnings, 1 could not be decided\n",
+			"3 objects: 1 allowed, 1 denied, 1 warnings, 0 skipped (no article applies), 1 could not be decided\n",
 		} {
 			if !strings.Contains(out, want) {
 				t.Errorf("text lacks %q:\n%s", want, out)

@@ -101,7 +101,7 @@ func TestEvalJSONShape(t *testing.T) {
 	if len(results) != 2 {
 		t.Fatalf("results = %d", len(results))
 	}
-	wantKeys := "allowed,file,index,kind,line,name,namespace,violations"
+	wantKeys := "allowed,articlesApplied,file,index,kind,line,name,namespace,violations"
 	if got := keys(results[0]); got != wantKeys {
 		t.Errorf("result keys = %s, want %s", got, wantKeys)
 	}

@@ -108,11 +108,11 @@ func forEachDoc[T any](ctx context.Context, sources []manifest.Source, decide fu
 // namespace in namespace.
 func decideOne(ctx context.Context, e *engine.Engine, ov *engine.Overrides, d manifest.Doc, namespace string) (report.Result, error) {
 	d.Object = kinds.DefaultNamespace(d.Object, namespace, e.Bundle().Info.DeclaredKinds()...)
-	dec, err := e.DecideWith(ctx, d.Object, ov)
+	dec, applied, err := e.DecideApplied(ctx, d.Object, ov)
 	if err != nil {
 		return report.Result{}, err
 	}
-	r := report.Result{File: d.File, Index: d.Index, Line: d.Line, APIVersion: d.APIVersion(), Kind: d.Kind(), Namespace: d.Namespace(), Name: d.Name(), Allowed: dec.Allowed}
+	r := report.Result{File: d.File, Index: d.Index, Line: d.Line, APIVersion: d.APIVersion(), Kind: d.Kind(), Namespace: d.Namespace(), Name: d.Name(), Allowed: dec.Allowed, ArticlesApplied: report.Applied(applied)}
 	var fields *manifest.Fields
 	for _, f := range dec.All() {
 		v := report.Violation{Article: f.Article, Action: f.Action, Severity: f.Severity, Message: f.Message, Path: f.Path}

@@ -44,6 +44,19 @@ func TestEvalExplain(t *testing.T) {
 			"SKIP ConfigMap default/c", "SKIP Pod sys/s", `    SKIP  A (deny) no host network: namespace "sys" is excluded (match.excludeNamespaces: sys)`,
 			"2 objects: 2 allowed, 0 denied, 2 skipped (no article applies)"}, ""},
 		{"text only", []string{"eval", "--explain", "-o", "json", "--charter", ch, host}, 2, nil, "--explain prints text"},
+		// review finding: plain eval said PASS where --explain says SKIP
+		{"plain eval skips what explain skips", []string{"eval", "--charter", ch, cm, plain}, 0, []string{
+			"SKIP ConfigMap default/c (" + cm + "#0)\nSKIP Pod sys/s (" + cm + "#1)\nPASS Pod shop/p (" + plain + "#0)\n",
+			"3 objects: 3 allowed, 0 denied, 0 warnings, 2 skipped (no article applies)\n"}, ""},
+		{"plain eval denies as before", []string{"eval", "--charter", ch, host}, 1, []string{"DENY Pod default/h", "1 objects: 0 allowed, 1 denied, 0 warnings, 0 skipped (no article applies)\n"}, ""},
+		{"json says how many articles applied", []string{"eval", "-o", "json", "--charter", ch, cm, plain}, 0, []string{
+			`"name": "c",
+      "allowed": true,
+      "violations": [],
+      "articlesApplied": 0`, `"name": "p",
+      "allowed": true,
+      "violations": [],
+      "articlesApplied": 1`}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := run(t, "", tc.args...)

@@ -73,7 +73,7 @@ func TestEvalUndecidedInReport(t *testing.T) {
 				}
 				switch format {
 				case "text":
-					for _, want := range []string{"ERROR ConfigMap a/two (" + objs + "#1)\n    error evaluate: ", "DENY Service a/np", "3 objects: 1 allowed, 1 denied, 0 warnings, 1 could not be decided"} {
+					for _, want := range []string{"ERROR ConfigMap a/two (" + objs + "#1)\n    error evaluate: ", "DENY Service a/np", "3 objects: 1 allowed, 1 denied, 0 warnings, 0 skipped (no article applies), 1 could not be decided"} {
 						if !strings.Contains(out, want) {
 							t.Errorf("text lacks %q:\n%s", want, out)
 						}

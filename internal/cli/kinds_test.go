@@ -43,7 +43,7 @@ func TestKindsCheckedEverywhere(t *testing.T) {
 		{"test", []string{"test", bad}, 2, "", want},
 		{"an undeclared custom kind", []string{"validate", undeclared}, 2, "", `unknown kind "Widget" (not a built-in Kubernetes kind; declare a custom resource's kind in spec.customKinds)`},
 		{"a namespaced custom kind is defaulted", []string{"eval", "--charter", namespaced, manifest}, 1, "DENY Widget default/w", ""},
-		{"a cluster-scoped custom kind is not", []string{"eval", "--charter", clusterScoped, manifest}, 0, "PASS Widget w", ""},
+		{"a cluster-scoped custom kind is not (so match.namespaces skips it)", []string{"eval", "--charter", clusterScoped, manifest}, 0, "SKIP Widget w", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := run(t, "", tc.args...)

@@ -245,11 +245,11 @@ func decideLive(ctx context.Context, e *engine.Engine, r apiResource, u *unstruc
 	if err := d.Decode(&obj); err != nil {
 		return report.Result{}, err
 	}
-	dec, err := e.Decide(ctx, obj)
+	dec, applied, err := e.DecideApplied(ctx, obj, nil)
 	if err != nil {
 		return report.Result{}, fmt.Errorf("%s %s/%s: %w", r.kind, u.GetNamespace(), u.GetName(), err)
 	}
-	res := report.Result{File: apiPath(r, u), APIVersion: u.GetAPIVersion(), Kind: r.kind, Namespace: u.GetNamespace(), Name: u.GetName(), Allowed: dec.Allowed}
+	res := report.Result{File: apiPath(r, u), APIVersion: u.GetAPIVersion(), Kind: r.kind, Namespace: u.GetNamespace(), Name: u.GetName(), Allowed: dec.Allowed, ArticlesApplied: report.Applied(applied)}
 	for _, f := range dec.All() {
 		res.Violations = append(res.Violations, report.Violation{Article: f.Article, Action: f.Action, Severity: f.Severity, Message: f.Message, Path: f.Path})
 	}
