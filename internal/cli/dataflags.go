@@ -40,21 +40,54 @@ func (o *dataOptions) AddRequiredFlags(cmd *cobra.Command) {
 // gives the objects or --empty-cluster says there are none. Without this, an
 // exists query would silently never fire.
 func (o *dataOptions) require(ctx context.Context, e *engine.Engine) (*engine.Engine, error) {
+	es, err := o.requireAll(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	return es[0], nil
+}
+
+// requireAll is require for several engines at once (charter diff's old and
+// new policy): refused when any of them queries cluster data without --data
+// or --empty-cluster, naming the kinds of all; --data is read once.
+func (o *dataOptions) requireAll(ctx context.Context, es ...*engine.Engine) ([]*engine.Engine, error) {
 	if o.Empty && len(o.Paths) > 0 {
 		return nil, badInput(errors.New("give --data or --empty-cluster, not both"))
 	}
-	if kinds := e.ClusterKinds(); len(kinds) > 0 && len(o.Paths) == 0 && !o.Empty {
-		return nil, badInput(fmt.Errorf("articles of this charter query cluster data (kinds %s): give those objects with --data FILE|DIR "+
+	if kinds := clusterKinds(es); len(kinds) > 0 && len(o.Paths) == 0 && !o.Empty {
+		whose := "this charter"
+		if len(es) > 1 {
+			whose = "these charters"
+		}
+		return nil, badInput(fmt.Errorf("articles of %s query cluster data (kinds %s): give those objects with --data FILE|DIR "+
 			"(e.g. kubectl get %s -A -o yaml > cluster.yaml), or --empty-cluster to decide them against a cluster without objects",
-			strings.Join(kinds, ", "), strings.ToLower(strings.Join(kinds, ","))))
+			whose, strings.Join(kinds, ", "), strings.ToLower(strings.Join(kinds, ","))))
 	}
-	return o.apply(ctx, e)
+	return o.applyAll(ctx, es)
+}
+
+// clusterKinds are the kinds the cluster queries of any of es read, sorted.
+func clusterKinds(es []*engine.Engine) []string {
+	kinds := sets.New[string]()
+	for _, e := range es {
+		kinds.Insert(e.ClusterKinds()...)
+	}
+	return sets.List(kinds)
 }
 
 // apply returns e with the cluster data read from --data; e itself without it.
 func (o *dataOptions) apply(ctx context.Context, e *engine.Engine) (*engine.Engine, error) {
+	es, err := o.applyAll(ctx, []*engine.Engine{e})
+	if err != nil {
+		return nil, err
+	}
+	return es[0], nil
+}
+
+// applyAll is apply for several engines, reading --data once.
+func (o *dataOptions) applyAll(ctx context.Context, es []*engine.Engine) ([]*engine.Engine, error) {
 	if len(o.Paths) == 0 {
-		return e, nil
+		return es, nil
 	}
 	for _, p := range o.Paths {
 		if p == "-" {
@@ -76,20 +109,35 @@ func (o *dataOptions) apply(ctx context.Context, e *engine.Engine) (*engine.Engi
 	if len(objects) == 0 {
 		return nil, badInput(fmt.Errorf("--data: no Kubernetes objects in %v", o.Paths))
 	}
-	de, err := e.WithClusterData(ctx, engine.ClusterDocument(objects))
-	if err != nil {
-		return nil, badInput(fmt.Errorf("--data: %w", err))
+	doc := engine.ClusterDocument(objects)
+	out := make([]*engine.Engine, len(es))
+	for i, e := range es {
+		de, err := e.WithClusterData(ctx, doc)
+		if err != nil {
+			return nil, badInput(fmt.Errorf("--data: %w", err))
+		}
+		out[i] = de
 	}
-	return de, nil
+	return out, nil
 }
 
 // liveClusterData is e with the cluster data of a live scan: every object
 // of the kinds the articles' cluster queries read, listed from the cluster
 // (all namespaces, a page at a time). e itself when it has no cluster query.
 func liveClusterData(ctx context.Context, c *cluster, e *engine.Engine, chunk int64, warn io.Writer) (*engine.Engine, error) {
-	kinds := e.ClusterKinds()
+	es, err := liveClusterDataAll(ctx, c, chunk, warn, e)
+	if err != nil {
+		return nil, err
+	}
+	return es[0], nil
+}
+
+// liveClusterDataAll is liveClusterData for several engines (charter diff's
+// old and new policy): the kinds of all of them listed once.
+func liveClusterDataAll(ctx context.Context, c *cluster, chunk int64, warn io.Writer, es ...*engine.Engine) ([]*engine.Engine, error) {
+	kinds := clusterKinds(es)
 	if len(kinds) == 0 {
-		return e, nil
+		return es, nil
 	}
 	want := map[string]bool{}
 	for _, k := range kinds {
@@ -123,5 +171,14 @@ func liveClusterData(ctx context.Context, c *cluster, e *engine.Engine, chunk in
 		sort.Strings(missing)
 		return nil, fmt.Errorf("cluster data: the cluster serves no kind %s that the articles' cluster queries read", strings.Join(missing, ", "))
 	}
-	return e.WithClusterData(ctx, engine.ClusterDocument(objects))
+	doc := engine.ClusterDocument(objects)
+	out := make([]*engine.Engine, len(es))
+	for i, e := range es {
+		de, err := e.WithClusterData(ctx, doc)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = de
+	}
+	return out, nil
 }

@@ -20,6 +20,7 @@ type diffOptions struct {
 	Old, New   string
 	VerifyKeys []string
 	Output     string
+	data       dataOptions
 }
 
 func (o *diffOptions) AddFlags(cmd *cobra.Command) {
@@ -27,6 +28,7 @@ func (o *diffOptions) AddFlags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&o.New, "new", "", "the policy to preview, in the same forms as --old")
 	addVerifyKeyFlag(cmd.Flags(), &o.VerifyKeys)
 	o.clusterOptions.AddFlags(cmd)
+	o.data.AddRequiredFlags(cmd)
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "text", "output format: "+strings.Join(report.DiffFormats(), ", "))
 }
 
@@ -38,6 +40,7 @@ func newDiffCommand() *cobra.Command {
 		Long: "Decides every object under both policies (manifests as charter eval reads them, or a live cluster as\n" +
 			"charter audit scan reads it, kinds of both charters) and prints only the objects whose verdict or\n" +
 			"findings change, with counts per article. Nothing is written to the cluster.\n" +
+			"Cluster queries read --data (or --empty-cluster) for manifests, as eval does, and the cluster itself for a live diff.\n" +
 			"Exit codes: 0 nothing becomes denied, 1 some object becomes denied, 2 bad input or could not read.",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			batchGC()
@@ -62,8 +65,19 @@ func newDiffCommand() *cobra.Command {
 			d := report.Diff{Old: policyOf(oldE), New: policyOf(newE)}
 			var readErrs charter.ErrorList
 			if len(args) > 0 {
-				readErrs, err = diffManifests(cmd, args, oldE, newE, &d)
+				// As eval: cluster queries of either side need --data or --empty-cluster.
+				es, err := o.data.requireAll(cmd.Context(), oldE, newE)
+				if err != nil {
+					return err
+				}
+				readErrs, err = diffManifests(cmd, args, es[0], es[1], &d)
+				if err != nil {
+					return err
+				}
 			} else {
+				if len(o.data.Paths) > 0 || o.data.Empty {
+					return badInput(errors.New("a live diff reads cluster data from the cluster; --data and --empty-cluster are for diffs of files"))
+				}
 				err = diffCluster(cmd, o.clusterOptions, oldE, newE, &d)
 			}
 			if err != nil {
@@ -140,6 +154,12 @@ func diffCluster(cmd *cobra.Command, o clusterOptions, oldE, newE *engine.Engine
 	if err != nil {
 		return badInput(err)
 	}
+	// As audit scan: the cluster queries of both sides read the cluster's objects.
+	es, err := liveClusterDataAll(cmd.Context(), c, o.ChunkSize, cmd.ErrOrStderr(), oldE, newE)
+	if err != nil {
+		return badInput(err)
+	}
+	oldE, newE = es[0], es[1]
 	kinds, all := scanKinds(oldE, newE)
 	sc := &clusterScan{cluster: c, kinds: kinds, all: all, namespace: o.Namespace, chunk: o.ChunkSize, progress: newProgress(cmd.ErrOrStderr()),
 		visit: func(ctx context.Context, r apiResource, u *unstructured.Unstructured) (bool, error) {

@@ -198,3 +198,49 @@ func TestDiffBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestDiffClusterData: charter diff of manifests refuses, as eval does, a
+// policy on either side whose articles query cluster data unless --data
+// gives the objects or --empty-cluster says there are none (review
+// finding: the queries were decided against an empty cluster without a
+// word, so an exists query never fired); a live diff reads the cluster
+// itself and takes neither flag.
+func TestDiffClusterData(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	clusterCharter := "../../examples/charters/cluster-data.yaml"
+	plainCharter := "../../examples/charters/container-limits.yaml"
+	pvc := write("pvc.yaml", "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data, namespace: shop}\nspec: {storageClassName: fast}\n")
+	classes := write("cluster.yaml", "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: fast}\nprovisioner: x\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {team: shop}}\n")
+	const refused = "articles of these charters query cluster data (kinds Ingress, Namespace, PodDisruptionBudget, Service, StorageClass): give those objects with --data"
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		output string
+	}{
+		{"new side queries, no data: refused", []string{"--old", plainCharter, "--new", clusterCharter, pvc}, 2, refused},
+		{"old side queries, no data: refused", []string{"--old", clusterCharter, "--new", plainCharter, pvc}, 2, refused},
+		{"both sides, from stdin: refused", []string{"--old", clusterCharter, "--new", clusterCharter, "-"}, 2, refused},
+		{"--empty-cluster: the StorageClass is unknown, newly denied", []string{"--old", plainCharter, "--new", clusterCharter, "--empty-cluster", pvc}, 1, "StorageClass fast does not exist"},
+		{"--data: the StorageClass exists, nothing changes", []string{"--old", plainCharter, "--new", clusterCharter, "--data", classes, pvc}, 0, "0 changed of 1 objects"},
+		{"--data and --empty-cluster", []string{"--old", plainCharter, "--new", clusterCharter, "--data", classes, "--empty-cluster", pvc}, 2, "give --data or --empty-cluster, not both"},
+		{"--data from stdin", []string{"--old", plainCharter, "--new", clusterCharter, "--data", "-", pvc}, 2, "--data: - (stdin) is for the manifests"},
+		{"no cluster queries on either side need no data", []string{"--old", plainCharter, "--new", plainCharter, pvc}, 0, "0 changed of 1 objects"},
+		{"a live diff takes no --data", []string{"--old", plainCharter, "--new", clusterCharter, "--data", classes}, 2, "a live diff reads cluster data from the cluster"},
+		{"a live diff takes no --empty-cluster", []string{"--old", plainCharter, "--new", clusterCharter, "--empty-cluster"}, 2, "a live diff reads cluster data from the cluster"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := run(t, "", append([]string{"diff"}, tc.args...)...)
+			if code != tc.code || !strings.Contains(stdout+stderr, tc.output) {
+				t.Fatalf("exit %d (want %d)\nstdout: %s\nstderr: %s\nwant %q", code, tc.code, stdout, stderr, tc.output)
+			}
+		})
+	}
+}
