@@ -10,6 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -26,6 +28,7 @@ import (
 type Informers struct {
 	factory dynamicinformer.DynamicSharedInformerFactory
 	client  dynamic.Interface
+	meta    metadata.Interface // lists objects as metadata only (WatchMetadata)
 	resync  time.Duration
 	ctx     context.Context // the private informers' lifetime
 	cancel  context.CancelFunc
@@ -46,16 +49,31 @@ type informer struct {
 	lastErr error // the last list or watch error
 }
 
+// InformersOption configures NewInformers.
+type InformersOption func(*Informers)
+
+// WithMetadataClient gives the informers a metadata-only client: private
+// informers of WatchMetadata list and watch through it, so the apiserver
+// sends only each object's metadata (never a Secret's data). The cluster
+// data cache requires it.
+func WithMetadataClient(m metadata.Interface) InformersOption {
+	return func(i *Informers) { i.meta = m }
+}
+
 // NewInformers returns a factory over client, each informer resyncing every
 // resync (0: never).
-func NewInformers(client dynamic.Interface, resync time.Duration) *Informers {
+func NewInformers(client dynamic.Interface, resync time.Duration, opts ...InformersOption) *Informers {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Informers{
+	i := &Informers{
 		factory: dynamicinformer.NewDynamicSharedInformerFactory(client, resync),
 		client:  client, resync: resync, ctx: ctx, cancel: cancel,
 		synced:  map[schema.GroupVersionResource]cache.InformerSynced{},
 		private: map[int]*informer{},
 	}
+	for _, o := range opts {
+		o(i)
+	}
+	return i
 }
 
 // For is the shared informer of one resource; readiness waits for it. Call
@@ -113,6 +131,21 @@ func (i *Informers) Pending() []string {
 // caller waits for its sync (waitSynced).
 func (i *Informers) Watch(gvr schema.GroupVersionResource, transform cache.TransformFunc, h cache.ResourceEventHandler) (inf cache.SharedIndexInformer, stop func(), err error) {
 	sii := dynamicinformer.NewFilteredDynamicInformer(i.client, gvr, "", i.resync, cache.Indexers{}, nil).Informer()
+	return i.watch(gvr, sii, transform, h)
+}
+
+// WatchMetadata is Watch through the metadata client: the objects are
+// *metav1.PartialObjectMetadata (before transform), and nothing but their
+// metadata ever reaches the process.
+func (i *Informers) WatchMetadata(gvr schema.GroupVersionResource, transform cache.TransformFunc, h cache.ResourceEventHandler) (inf cache.SharedIndexInformer, stop func(), err error) {
+	if i.meta == nil {
+		return nil, nil, fmt.Errorf("informer %s: no metadata client (WithMetadataClient)", gvr.GroupResource())
+	}
+	sii := metadatainformer.NewFilteredMetadataInformer(i.meta, gvr, "", i.resync, cache.Indexers{}, nil).Informer()
+	return i.watch(gvr, sii, transform, h)
+}
+
+func (i *Informers) watch(gvr schema.GroupVersionResource, sii cache.SharedIndexInformer, transform cache.TransformFunc, h cache.ResourceEventHandler) (inf cache.SharedIndexInformer, stop func(), err error) {
 	in := &informer{name: gvr.GroupResource().String(), inf: sii}
 	if transform != nil {
 		if err := sii.SetTransform(transform); err != nil {

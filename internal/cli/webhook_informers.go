@@ -8,6 +8,7 @@ import (
 	"github.com/charter-dev/charter/webhook"
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -37,7 +38,11 @@ func (o *webhookClusterOptions) Informers() (*webhook.Informers, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster client: %w", err)
 	}
-	o.informers = webhook.NewInformers(client, 10*time.Minute)
+	meta, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("cluster client: %w", err)
+	}
+	o.informers = webhook.NewInformers(client, 10*time.Minute, webhook.WithMetadataClient(meta))
 	return o.informers, nil
 }
 

@@ -29,6 +29,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
@@ -102,7 +103,11 @@ func newClusterDataServer(t *testing.T, cfg *rest.Config, syncTimeout time.Durat
 	if err != nil {
 		t.Fatal(err)
 	}
-	inf := webhook.NewInformers(dyn, 0)
+	meta, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inf := webhook.NewInformers(dyn, 0, webhook.WithMetadataClient(meta))
 	t.Cleanup(inf.Stop)
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	cd, err := webhook.NewClusterData(webhook.ClusterDataOptions{Informers: inf, Discovery: disc, SyncTimeout: syncTimeout, Logger: log})
