@@ -11,12 +11,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/charter-dev/charter/compiler"
 	"github.com/charter-dev/charter/engine"
-	"github.com/charter-dev/charter/kinds"
 	programv1 "github.com/charter-dev/charter/program/v1"
 	"github.com/open-policy-agent/opa/v1/ast"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/cache"
 )
@@ -36,7 +37,9 @@ type ClusterDataOptions struct {
 	// (DefaultClusterDataMaxObjects when zero). A kind whose objects would
 	// pass it is dropped whole and its informer stopped: the articles that
 	// read it fail closed (their requests are not decided: denied, unless
-	// fail-open) until a retry, every Retry, finds it within the bound.
+	// fail-open) until a retry, every Retry, finds it within the bound. A
+	// kind dropped during a bundle's first sync does not hold the bundle
+	// back: it activates at once, those articles failing closed.
 	MaxObjects int
 	// SyncTimeout bounds how long a bundle's activation waits for the first
 	// sync of the kinds it reads; a bundle whose kinds do not sync in time
@@ -55,7 +58,12 @@ type Discovery interface {
 // ClusterData is the webhook's cache of the cluster objects cluster queries
 // read: only the kinds the bundle in force names, each fed by a client-go
 // informer, holding only the fields the bundle reads (engine.Project: no
-// managedFields, no Secret data, nothing no query reads). Activating a
+// managedFields, no Secret data, nothing no query reads). A kind whose
+// queries read only metadata is listed and watched as metadata
+// (WatchMetadata), so the rest of its objects (a Secret's data) never
+// reaches the process. A kind is every resource of that kind name the
+// bundle knows of (ClusterDataResources: a declared Knative Service besides
+// core Services), merged into data.charter.cluster[kind]. Activating a
 // bundle (the one reload path) starts the informers of kinds it names that
 // are not watched yet and waits for their first sync; kinds no bundle in
 // force reads any more are stopped once it enforces.
@@ -64,15 +72,18 @@ type ClusterData struct {
 	log *slog.Logger
 
 	mu     sync.Mutex
-	stores map[string]*kindStore // by kind and fields
-	total  int                   // objects held, all stores
-	gvrs   map[string]schema.GroupVersionResource
+	stores map[string]*kindStore                  // by storeKey
+	total  int                                    // objects held, all stores
+	gvrs   map[string]schema.GroupVersionResource // discovery answers, by "group/resource" or kind
 }
 
 // NewClusterData returns an empty cache; bundles fill it as they activate.
 func NewClusterData(o ClusterDataOptions) (*ClusterData, error) {
 	if o.Informers == nil || o.Discovery == nil {
 		return nil, errors.New("cluster data: informers and discovery are required")
+	}
+	if o.Informers.meta == nil {
+		return nil, errors.New("cluster data: the informers need a metadata client (WithMetadataClient): kinds read only by metadata are listed as metadata")
 	}
 	if o.MaxObjects <= 0 {
 		o.MaxObjects = DefaultClusterDataMaxObjects
@@ -89,26 +100,46 @@ func NewClusterData(o ClusterDataOptions) (*ClusterData, error) {
 	return &ClusterData{o: o, log: o.Logger, stores: map[string]*kindStore{}, gvrs: map[string]schema.GroupVersionResource{}}, nil
 }
 
-// kindStore holds the projected objects of one kind for one set of fields.
+// kindStore holds the projected objects of one resource of a kind for one
+// set of fields.
 type kindStore struct {
-	cd     *ClusterData
-	kind   string
-	key    string
-	gvr    schema.GroupVersionResource
-	fields []programv1.Path
-	refs   int // views that read it; cd.mu
+	cd       *ClusterData
+	kind     string
+	key      string
+	gvr      schema.GroupVersionResource
+	fields   []programv1.Path
+	metadata bool // fields are all metadata: listed through the metadata client
+	refs     int  // views that read it; cd.mu
 
-	mu     sync.Mutex
-	inf    cache.SharedIndexInformer
-	stop   func()
-	objs   map[string]map[string]ast.Value // namespace -> name -> object
-	nsVals map[string]ast.Value            // cached per namespace; absent when changed
-	val    ast.Value                       // cached whole kind; nil when changed
-	over   string                          // why the kind is not held (the bound), "" when it is
-	retry  *time.Timer
+	mu       sync.Mutex
+	inf      cache.SharedIndexInformer
+	stop     func()
+	objs     map[string]map[string]ast.Value // namespace -> name -> object
+	nsVals   map[string]ast.Value            // cached per namespace; absent when changed
+	val      ast.Value                       // cached whole kind; nil when changed
+	over     string                          // why the kind is not held (the bound), "" when it is
+	retry    *time.Timer
+	released bool // no view reads it: it never starts again
 }
 
-func storeKey(kind string, fields []programv1.Path) string {
+// metadataOnly reports whether paths (from the candidate object) read
+// nothing but its metadata, apiVersion and kind: what a metadata-only list
+// returns.
+func metadataOnly(paths []programv1.Path) bool {
+	for _, p := range paths {
+		if len(p.Steps) == 0 || p.Steps[0].Kind != programv1.StepField {
+			return false
+		}
+		switch p.Steps[0].Name {
+		case "metadata", "apiVersion", "kind":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func storeKey(kind string, gvr schema.GroupVersionResource, fields []programv1.Path) string {
 	parts := make([]string, 0, len(fields))
 	for _, p := range fields {
 		var b strings.Builder
@@ -118,106 +149,82 @@ func storeKey(kind string, fields []programv1.Path) string {
 		parts = append(parts, b.String())
 	}
 	sort.Strings(parts)
-	return kind + "\x00" + strings.Join(slices.Compact(parts), "\x00")
-}
-
-// resource finds where the apiserver serves kind: its preferred version,
-// listable and watchable; a kind served by several groups is the built-in
-// one, else ambiguous.
-func (cd *ClusterData) resource(kind string) (schema.GroupVersionResource, error) {
-	cd.mu.Lock()
-	gvr, ok := cd.gvrs[kind]
-	cd.mu.Unlock()
-	if ok {
-		return gvr, nil
-	}
-	lists, err := cd.o.Discovery.ServerPreferredResources()
-	if err != nil && len(lists) == 0 {
-		return gvr, fmt.Errorf("discovery: %w", err)
-	}
-	var found []schema.GroupVersionResource
-	for _, l := range lists {
-		gv, perr := schema.ParseGroupVersion(l.GroupVersion)
-		if perr != nil {
-			continue
-		}
-		for _, r := range l.APIResources {
-			if r.Kind == kind && !strings.Contains(r.Name, "/") && slices.Contains(r.Verbs, "list") && slices.Contains(r.Verbs, "watch") {
-				found = append(found, gv.WithResource(r.Name))
-			}
-		}
-	}
-	if len(found) > 1 {
-		if pref, ok := kinds.Preferred(kind); ok {
-			group := schema.FromAPIVersionAndKind(pref, kind).Group
-			found = slices.DeleteFunc(found, func(g schema.GroupVersionResource) bool { return g.Group != group })
-		}
-	}
-	switch len(found) {
-	case 0:
-		if err != nil {
-			return gvr, fmt.Errorf("the cluster serves no listable kind %s (discovery: %v)", kind, err)
-		}
-		return gvr, fmt.Errorf("the cluster serves no listable kind %s", kind)
-	case 1:
-		cd.mu.Lock()
-		cd.gvrs[kind] = found[0]
-		cd.mu.Unlock()
-		return found[0], nil
-	}
-	return gvr, fmt.Errorf("kind %s is served by several groups (%v): cluster queries cannot tell which", kind, found)
+	return kind + "\x00" + gvr.String() + "\x00" + strings.Join(slices.Compact(parts), "\x00")
 }
 
 // view returns a view of the kinds e's cluster queries read, starting the
 // informers of those not held yet and waiting for their first sync.
 func (cd *ClusterData) view(ctx context.Context, e *engine.Engine) (*clusterView, error) {
-	v := &clusterView{cd: cd, stores: map[string]*kindStore{}, articles: e.ClusterArticles()}
+	v := &clusterView{cd: cd, stores: map[string][]*kindStore{}, articles: e.ClusterArticles()}
+	var custom []compiler.CustomKind
 	if b := e.Bundle(); b != nil {
+		custom = b.Info.CustomKinds
 		v.templates = map[string]bool{}
 		for _, t := range b.Info.PodTemplates {
 			v.templates[t.Kind] = true
 		}
 	}
 	fields := e.ClusterFields()
-	var started []*kindStore
 	fail := func(err error) (*clusterView, error) {
 		v.release()
 		return nil, err
 	}
 	for _, kind := range e.ClusterKinds() {
-		gvr, err := cd.resource(kind)
+		gvrs, err := cd.resources(kind, custom)
 		if err != nil {
 			return fail(fmt.Errorf("cluster data: %w", err))
 		}
-		key := storeKey(kind, fields[kind])
-		cd.mu.Lock()
-		s := cd.stores[key]
-		if s == nil {
-			s = &kindStore{cd: cd, kind: kind, key: key, gvr: gvr, fields: fields[kind]}
-			cd.stores[key] = s
+		for _, gvr := range gvrs {
+			key := storeKey(kind, gvr, fields[kind])
+			cd.mu.Lock()
+			s := cd.stores[key]
+			if s == nil {
+				s = &kindStore{cd: cd, kind: kind, key: key, gvr: gvr, fields: fields[kind], metadata: metadataOnly(fields[kind])}
+				cd.stores[key] = s
+			}
+			s.refs++
+			cd.mu.Unlock()
+			v.stores[kind] = append(v.stores[kind], s)
+			if err := s.ensure(); err != nil {
+				return fail(err)
+			}
 		}
-		s.refs++
-		cd.mu.Unlock()
-		v.stores[kind] = s
-		if err := s.ensure(); err != nil {
-			return fail(err)
-		}
-		started = append(started, s)
 	}
 	wctx, cancel := context.WithTimeout(ctx, cd.o.SyncTimeout)
 	defer cancel()
-	for _, s := range started {
-		s.mu.Lock()
-		inf := s.inf
-		s.mu.Unlock()
-		if inf == nil {
-			continue // over the bound: fails closed, a retry is scheduled
-		}
-		if err := cd.o.Informers.waitSynced(wctx, inf, s.gvr.GroupResource().String()); err != nil {
-			return fail(fmt.Errorf("cluster data for kind %s: %w (does the webhook's ServiceAccount have get, list and watch on it? charter webhook rbac prints the ClusterRole)", s.kind, err))
+	for _, kind := range e.ClusterKinds() {
+		for _, s := range v.stores[kind] {
+			if err := s.waitFirstSync(wctx); err != nil {
+				return fail(fmt.Errorf("cluster data for kind %s: %w (does the webhook's ServiceAccount have get, list and watch on it? charter webhook rbac prints the ClusterRole)", s.kind, err))
+			}
 		}
 	}
 	return v, nil
+}
+
+// waitFirstSync waits until the store's informer has synced once, or the
+// store is dropped over the bound (the articles that read it then fail
+// closed, naming the bound: no need to wait, and not an RBAC problem), or
+// ctx ends (the error names the last list or watch error).
+func (s *kindStore) waitFirstSync(ctx context.Context) error {
+	current := func() cache.SharedIndexInformer {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.inf
+	}
+	for {
+		inf := current()
+		if inf == nil {
+			return nil // over the bound: fails closed, a retry is scheduled
+		}
+		if cache.WaitForCacheSync(ctx.Done(), func() bool { return current() != inf || inf.HasSynced() }) {
+			if current() != inf {
+				continue // dropped, or restarted by a retry
+			}
+			return nil
+		}
+		return s.cd.o.Informers.waitSynced(ctx, inf, s.gvr.GroupResource().String())
+	}
 }
 
 // ensure starts the store's informer unless it runs or waits for a retry.
@@ -232,7 +239,11 @@ func (s *kindStore) ensure() error {
 
 func (s *kindStore) startLocked() error {
 	s.objs, s.nsVals, s.val = map[string]map[string]ast.Value{}, map[string]ast.Value{}, nil
-	inf, stop, err := s.cd.o.Informers.Watch(s.gvr, s.transform, cache.ResourceEventHandlerFuncs{
+	watch := s.cd.o.Informers.Watch
+	if s.metadata {
+		watch = s.cd.o.Informers.WatchMetadata
+	}
+	inf, stop, err := watch(s.gvr, s.transform, cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { s.put(obj) },
 		UpdateFunc: func(_, obj any) { s.put(obj) },
 		DeleteFunc: s.delete,
@@ -244,16 +255,33 @@ func (s *kindStore) startLocked() error {
 	return nil
 }
 
-// transform keeps only what the bundle's queries read.
+// transform keeps only what the bundle's queries read, of an object as
+// listed (unstructured) or of its metadata (metadata-only informers).
 func (s *kindStore) transform(obj any) (any, error) {
-	u, ok := obj.(*unstructured.Unstructured)
-	if !ok {
+	var o map[string]any
+	switch t := obj.(type) {
+	case *unstructured.Unstructured:
+		o = t.Object
+	case *metav1.PartialObjectMetadata:
+		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(t)
+		if err != nil {
+			return nil, fmt.Errorf("cluster data %s: %w", s.kind, err)
+		}
+		o = m
+	default:
 		return obj, nil // a DeletedFinalStateUnknown: its object was transformed when stored
 	}
-	kept := engine.Project(u.Object, s.fields)
+	kept := engine.Project(o, s.fields)
 	kept["apiVersion"], kept["kind"] = s.gvr.GroupVersion().String(), s.kind
-	if rv := u.GetResourceVersion(); rv != "" {
-		kept["metadata"].(map[string]any)["resourceVersion"] = rv
+	meta, _ := kept["metadata"].(map[string]any)
+	if meta == nil {
+		meta = map[string]any{}
+		kept["metadata"] = meta
+	}
+	if m, ok := o["metadata"].(map[string]any); ok {
+		if rv, _ := m["resourceVersion"].(string); rv != "" {
+			meta["resourceVersion"] = rv
+		}
 	}
 	return &unstructured.Unstructured{Object: kept}, nil
 }
@@ -283,8 +311,9 @@ func (s *kindStore) put(obj any) {
 	byName[name] = v
 	delete(s.nsVals, ns)
 	s.val = nil
+	over := !had && !s.cd.add(1) // counted with the object, so a release in between counts it out
 	s.mu.Unlock()
-	if !had && !s.cd.add(1) {
+	if over {
 		s.overflow()
 	}
 }
@@ -307,14 +336,13 @@ func (s *kindStore) delete(obj any) {
 		}
 		delete(s.nsVals, ns)
 		s.val = nil
-	}
-	s.mu.Unlock()
-	if had {
 		s.cd.add(-1)
 	}
+	s.mu.Unlock()
 }
 
-// add counts n objects in or out; false when the bound is passed.
+// add counts n objects in or out; false when the bound is passed. It may
+// be called with a store's mu held (never the other way round).
 func (cd *ClusterData) add(n int) bool {
 	cd.mu.Lock()
 	defer cd.mu.Unlock()
@@ -330,26 +358,35 @@ func (s *kindStore) overflow() {
 		s.mu.Unlock()
 		return
 	}
+	s.over = fmt.Sprintf("the cluster data cache passed its bound of %d objects (all kinds together) while listing %s", s.cd.o.MaxObjects, s.gvr.GroupResource())
+	s.dropLocked()
+	s.retry = time.AfterFunc(s.cd.o.Retry, s.retryNow)
+	s.mu.Unlock()
+	s.cd.log.Error("cluster data over its bound: articles that read this kind fail closed", "kind", s.kind, "max", s.cd.o.MaxObjects, "retry", s.cd.o.Retry)
+}
+
+// dropLocked stops the informer and frees the objects, counting them out.
+func (s *kindStore) dropLocked() {
 	held := 0
 	for _, m := range s.objs {
 		held += len(m)
 	}
-	s.over = fmt.Sprintf("the cluster data cache passed its bound of %d objects while listing %s", s.cd.o.MaxObjects, s.gvr.GroupResource())
-	s.stop()
+	if s.stop != nil {
+		s.stop()
+	}
 	s.inf, s.stop, s.objs, s.nsVals, s.val = nil, nil, nil, nil, nil
-	s.retry = time.AfterFunc(s.cd.o.Retry, s.retryNow)
-	s.mu.Unlock()
 	s.cd.add(-held)
-	s.cd.log.Error("cluster data over its bound: articles that read this kind fail closed", "kind", s.kind, "max", s.cd.o.MaxObjects, "retry", s.cd.o.Retry)
 }
 
+// retryNow lists a kind dropped over the bound again. Whether the store is
+// still read is decided under its own lock, where releaseStores marks it
+// released: checked under cd.mu before, a release between the check and
+// the start left a running informer no view would ever stop (review
+// finding).
 func (s *kindStore) retryNow() {
-	s.cd.mu.Lock()
-	live := s.refs > 0
-	s.cd.mu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !live || s.inf != nil {
+	if s.released || s.inf != nil {
 		return
 	}
 	s.over = ""
@@ -397,33 +434,28 @@ func (s *kindStore) value() ast.Value {
 	return s.val
 }
 
-// release stops the stores no view reads any more.
-func (cd *ClusterData) releaseStores(stores map[string]*kindStore) {
+// releaseStores stops the stores no view reads any more, for good.
+func (cd *ClusterData) releaseStores(stores map[string][]*kindStore) {
 	cd.mu.Lock()
 	var stop []*kindStore
-	for _, s := range stores {
-		s.refs--
-		if s.refs == 0 {
-			delete(cd.stores, s.key)
-			stop = append(stop, s)
+	for _, list := range stores {
+		for _, s := range list {
+			s.refs--
+			if s.refs == 0 {
+				delete(cd.stores, s.key)
+				stop = append(stop, s)
+			}
 		}
 	}
 	cd.mu.Unlock()
 	for _, s := range stop {
 		s.mu.Lock()
-		held := 0
-		for _, m := range s.objs {
-			held += len(m)
-		}
-		if s.stop != nil {
-			s.stop()
-		}
+		s.released = true
 		if s.retry != nil {
 			s.retry.Stop()
 		}
-		s.inf, s.stop, s.objs, s.nsVals, s.val = nil, nil, nil, nil, nil
+		s.dropLocked()
 		s.mu.Unlock()
-		cd.add(-held)
 	}
 }
 
@@ -432,50 +464,4 @@ func (cd *ClusterData) Objects() int {
 	cd.mu.Lock()
 	defer cd.mu.Unlock()
 	return cd.total
-}
-
-// clusterView is the cluster data one activated bundle reads.
-type clusterView struct {
-	cd        *ClusterData
-	stores    map[string]*kindStore // by kind
-	articles  []engine.ClusterArticle
-	templates map[string]bool // kinds with a pod template
-	once      sync.Once
-}
-
-// ClusterValue is data.charter.cluster now.
-func (v *clusterView) ClusterValue() ast.Value {
-	items := make([][2]*ast.Term, 0, len(v.stores))
-	for kind, s := range v.stores {
-		items = append(items, ast.Item(ast.StringTerm(kind), ast.NewTerm(s.value())))
-	}
-	return ast.NewObject(items...)
-}
-
-func (v *clusterView) release() { v.once.Do(func() { v.cd.releaseStores(v.stores) }) }
-
-// failClosed names, for an input of kind, the articles that read a kind the
-// cache cannot supply now, and why; "" when none.
-func (v *clusterView) failClosed(kind string) string {
-	var msgs []string
-	for _, a := range v.articles {
-		if !v.matches(a, kind) {
-			continue
-		}
-		for _, k := range a.Reads {
-			if why := v.stores[k].unavailable(); why != "" {
-				msgs = append(msgs, fmt.Sprintf("article %s reads %s objects, which the webhook cannot supply (%s)", a.ID, k, why))
-			}
-		}
-	}
-	return strings.Join(msgs, "; ")
-}
-
-func (v *clusterView) matches(a engine.ClusterArticle, kind string) bool {
-	for _, k := range a.Kinds {
-		if k == "*" || k == kind || (k == "Pod" && a.CoversPods && v.templates[kind]) {
-			return true
-		}
-	}
-	return false
 }

@@ -2,9 +2,11 @@ package webhook
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
+	"github.com/charter-dev/charter/compiler"
 	"github.com/charter-dev/charter/kinds"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -19,32 +21,48 @@ type RBACOptions struct {
 	Name           string // ClusterRole and ClusterRoleBinding name
 	Namespace      string // the webhook's namespace
 	ServiceAccount string // the webhook's ServiceAccount
-	// Resources give the group and resource of kinds that are not built in
-	// (custom resources): kind -> "group/resource".
+	// CustomKinds are the bundle's declared custom kinds
+	// (data.charter.info.customKinds): their group and plural are listed.
+	CustomKinds []compiler.CustomKind
+	// Resources give the group and resource of a kind by hand, replacing
+	// what it is derived from: kind -> "group/resource" (for a kind a
+	// charter names only in podTemplates, or a bundle built before
+	// customKinds).
 	Resources map[string]string
 }
 
-// ClusterDataResource is where a kind's objects are listed and watched:
-// the built-in table, the group a built-in kind is served at with the
-// resource the apiserver derives from the kind, or o.Resources.
-func ClusterDataResource(kind string, custom map[string]string) (schema.GroupResource, error) {
-	if gr, ok := custom[kind]; ok {
+// ClusterDataResources are where the objects of a kind that cluster queries
+// read are listed and watched. Cluster queries, like match.kinds, name a
+// kind alone, so they read every object of that kind name the webhook can
+// know of: the built-in kind's resource (the rules table, else the group it
+// is served at by preference with the resource the apiserver derives from
+// the kind) and the group and plural of each custom kind of that name the
+// charter declares (a Knative Service as well as core Services), built-in
+// first. given (kind -> "group/resource") replaces them for its kinds.
+func ClusterDataResources(kind string, custom []compiler.CustomKind, given map[string]string) ([]schema.GroupResource, error) {
+	if gr, ok := given[kind]; ok {
 		group, resource, ok := strings.Cut(gr, "/")
 		if !ok || resource == "" || strings.Contains(resource, "/") {
-			return schema.GroupResource{}, fmt.Errorf("resource of kind %s: %q is not GROUP/RESOURCE (core group: /RESOURCE)", kind, gr)
+			return nil, fmt.Errorf("resource of kind %s: %q is not GROUP/RESOURCE (core group: /RESOURCE)", kind, gr)
 		}
-		return schema.GroupResource{Group: group, Resource: resource}, nil
+		return []schema.GroupResource{{Group: group, Resource: resource}}, nil
 	}
+	var out []schema.GroupResource
 	if r, ok := builtinResources[kind]; ok {
-		return schema.GroupResource{Group: r.group, Resource: r.resource}, nil
+		out = append(out, schema.GroupResource{Group: r.group, Resource: r.resource})
+	} else if gv, ok := kinds.Preferred(kind); ok {
+		plural, _ := meta.UnsafeGuessKindToResource(schema.FromAPIVersionAndKind(gv, kind))
+		out = append(out, plural.GroupResource())
 	}
-	gv, ok := kinds.Preferred(kind)
-	if !ok {
-		return schema.GroupResource{}, fmt.Errorf("kind %s is not a built-in Kubernetes kind: give its resource as %s=GROUP/RESOURCE", kind, kind)
+	for _, c := range custom {
+		if c.Kind == kind {
+			out = append(out, schema.GroupResource{Group: c.Group, Resource: c.Plural})
+		}
 	}
-	gvk := schema.FromAPIVersionAndKind(gv, kind)
-	plural, _ := meta.UnsafeGuessKindToResource(gvk)
-	return plural.GroupResource(), nil
+	if len(out) == 0 {
+		return nil, fmt.Errorf("kind %s is neither a built-in Kubernetes kind nor declared in spec.customKinds: declare it there (or give its resource as %s=GROUP/RESOURCE)", kind, kind)
+	}
+	return out, nil
 }
 
 // ClusterDataRBAC is the ClusterRole (get, list and watch on exactly the
@@ -53,11 +71,15 @@ func ClusterDataResource(kind string, custom map[string]string) (schema.GroupRes
 func ClusterDataRBAC(kindList []string, o RBACOptions) (*rbacv1.ClusterRole, *rbacv1.ClusterRoleBinding, error) {
 	byGroup := map[string][]string{}
 	for _, k := range kindList {
-		gr, err := ClusterDataResource(k, o.Resources)
+		grs, err := ClusterDataResources(k, o.CustomKinds, o.Resources)
 		if err != nil {
 			return nil, nil, err
 		}
-		byGroup[gr.Group] = append(byGroup[gr.Group], gr.Resource)
+		for _, gr := range grs {
+			if !slices.Contains(byGroup[gr.Group], gr.Resource) {
+				byGroup[gr.Group] = append(byGroup[gr.Group], gr.Resource)
+			}
+		}
 	}
 	groups := make([]string, 0, len(byGroup))
 	for g := range byGroup {

@@ -4,24 +4,30 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/charter-dev/charter/compiler"
 	"github.com/open-policy-agent/opa/v1/ast"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
+	metadatafake "k8s.io/client-go/metadata/fake"
 )
 
 var (
-	storageClasses = schema.GroupVersionResource{Group: "storage.k8s.io", Version: "v1", Resource: "storageclasses"}
-	namespaces     = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
-	services       = schema.GroupVersionResource{Version: "v1", Resource: "services"}
-	ingresses      = schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "ingresses"}
-	pdbs           = schema.GroupVersionResource{Group: "policy", Version: "v1", Resource: "poddisruptionbudgets"}
+	storageClasses  = schema.GroupVersionResource{Group: "storage.k8s.io", Version: "v1", Resource: "storageclasses"}
+	namespaces      = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
+	services        = schema.GroupVersionResource{Version: "v1", Resource: "services"}
+	ingresses       = schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "ingresses"}
+	pdbs            = schema.GroupVersionResource{Group: "policy", Version: "v1", Resource: "poddisruptionbudgets"}
+	secrets         = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
+	knativeServices = schema.GroupVersionResource{Group: "serving.knative.dev", Version: "v1", Resource: "services"}
+	gizmos          = schema.GroupVersionResource{Group: "example.com", Version: "v1", Resource: "gizmos"}
 )
 
 // fakeDiscovery serves the resources of the cluster-data example's kinds.
@@ -30,10 +36,12 @@ type fakeDiscovery struct{}
 func (fakeDiscovery) ServerPreferredResources() ([]*metav1.APIResourceList, error) {
 	verbs := metav1.Verbs{"get", "list", "watch"}
 	return []*metav1.APIResourceList{
-		{GroupVersion: "v1", APIResources: []metav1.APIResource{{Name: "namespaces", Kind: "Namespace", Verbs: verbs}, {Name: "services", Namespaced: true, Kind: "Service", Verbs: verbs}, {Name: "services/status", Kind: "Service", Verbs: verbs}}},
+		{GroupVersion: "v1", APIResources: []metav1.APIResource{{Name: "namespaces", Kind: "Namespace", Verbs: verbs}, {Name: "services", Namespaced: true, Kind: "Service", Verbs: verbs}, {Name: "services/status", Kind: "Service", Verbs: verbs}, {Name: "secrets", Namespaced: true, Kind: "Secret", Verbs: verbs}}},
 		{GroupVersion: "storage.k8s.io/v1", APIResources: []metav1.APIResource{{Name: "storageclasses", Kind: "StorageClass", Verbs: verbs}}},
 		{GroupVersion: "networking.k8s.io/v1", APIResources: []metav1.APIResource{{Name: "ingresses", Namespaced: true, Kind: "Ingress", Verbs: verbs}}},
 		{GroupVersion: "policy/v1", APIResources: []metav1.APIResource{{Name: "poddisruptionbudgets", Namespaced: true, Kind: "PodDisruptionBudget", Verbs: verbs}}},
+		{GroupVersion: "serving.knative.dev/v1", APIResources: []metav1.APIResource{{Name: "services", Namespaced: true, Kind: "Service", Verbs: verbs}}},
+		{GroupVersion: "example.com/v1", APIResources: []metav1.APIResource{{Name: "gizmos", Kind: "Widget", Verbs: verbs}}},
 	}, nil
 }
 
@@ -54,23 +62,103 @@ func storageClass(name string) *unstructured.Unstructured {
 }
 
 type clusterFixture struct {
-	dyn *dynamicfake.FakeDynamicClient
-	inf *Informers
-	cd  *ClusterData
+	dyn  *dynamicfake.FakeDynamicClient
+	meta *metadatafake.FakeMetadataClient // the same objects, as metadata
+	inf  *Informers
+	cd   *ClusterData
 }
 
 func newClusterFixture(t *testing.T, max int, objects ...runtime.Object) *clusterFixture {
 	t.Helper()
+	return newClusterFixtureWith(t, ClusterDataOptions{MaxObjects: max}, objects...)
+}
+
+// newClusterFixtureWith serves objects through a dynamic and a metadata
+// client (the same objects, both ways, as an apiserver does).
+func newClusterFixtureWith(t *testing.T, o ClusterDataOptions, objects ...runtime.Object) *clusterFixture {
+	t.Helper()
 	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
 		storageClasses: "StorageClassList", namespaces: "NamespaceList", services: "ServiceList", ingresses: "IngressList", pdbs: "PodDisruptionBudgetList",
+		secrets: "SecretList", knativeServices: "ServiceList", gizmos: "WidgetList",
 	}, objects...)
-	inf := NewInformers(dyn, 0)
+	meta := metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme())
+	for _, o := range objects {
+		gvr, m := asMetadata(t, o.(*unstructured.Unstructured))
+		if err := meta.Tracker().Create(gvr, m, m.Namespace); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inf := NewInformers(dyn, 0, WithMetadataClient(meta))
 	t.Cleanup(inf.Stop)
-	cd, err := NewClusterData(ClusterDataOptions{Informers: inf, Discovery: fakeDiscovery{}, MaxObjects: max, SyncTimeout: 20 * time.Second, Retry: 100 * time.Millisecond, Logger: quiet})
+	o.Informers, o.Logger = inf, quiet
+	if o.Discovery == nil {
+		o.Discovery = fakeDiscovery{}
+	}
+	if o.SyncTimeout == 0 {
+		o.SyncTimeout = 20 * time.Second
+	}
+	if o.Retry == 0 {
+		o.Retry = 100 * time.Millisecond
+	}
+	cd, err := NewClusterData(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &clusterFixture{dyn: dyn, inf: inf, cd: cd}
+	return &clusterFixture{dyn: dyn, meta: meta, inf: inf, cd: cd}
+}
+
+// fixtureResources are the resources of the fixture's objects.
+var fixtureResources = map[string]schema.GroupVersionResource{
+	"storage.k8s.io/v1/StorageClass": storageClasses, "v1/Namespace": namespaces, "v1/Service": services, "v1/Secret": secrets,
+	"networking.k8s.io/v1/Ingress": ingresses, "policy/v1/PodDisruptionBudget": pdbs,
+	"serving.knative.dev/v1/Service": knativeServices, "example.com/v1/Widget": gizmos,
+}
+
+// asMetadata is u as a metadata client serves it.
+func asMetadata(t *testing.T, u *unstructured.Unstructured) (schema.GroupVersionResource, *metav1.PartialObjectMetadata) {
+	t.Helper()
+	gvr, ok := fixtureResources[u.GetAPIVersion()+"/"+u.GetKind()]
+	if !ok {
+		t.Fatalf("no fixture resource for %s %s", u.GetAPIVersion(), u.GetKind())
+	}
+	m := &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: u.GetAPIVersion(), Kind: u.GetKind()}}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object["metadata"].(map[string]any), &m.ObjectMeta); err != nil {
+		t.Fatal(err)
+	}
+	return gvr, m
+}
+
+// create, update and remove change an object for both clients.
+func (f *clusterFixture) create(t *testing.T, u *unstructured.Unstructured) {
+	t.Helper()
+	gvr, m := asMetadata(t, u)
+	if _, err := f.dyn.Resource(gvr).Namespace(u.GetNamespace()).Create(context.Background(), u, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.meta.Tracker().Create(gvr, m, u.GetNamespace()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (f *clusterFixture) update(t *testing.T, u *unstructured.Unstructured) {
+	t.Helper()
+	gvr, m := asMetadata(t, u)
+	if _, err := f.dyn.Resource(gvr).Namespace(u.GetNamespace()).Update(context.Background(), u, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.meta.Tracker().Update(gvr, m, u.GetNamespace()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (f *clusterFixture) remove(t *testing.T, gvr schema.GroupVersionResource, ns, name string) {
+	t.Helper()
+	if err := f.dyn.Resource(gvr).Namespace(ns).Delete(context.Background(), name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.meta.Tracker().Delete(gvr, ns, name); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func pvcReview(class string) map[string]any {
@@ -116,9 +204,11 @@ func TestClusterDataFollowsTheCluster(t *testing.T) {
 	if err := h.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	for kind, s := range h.Current().(*clusterDecider).view.stores {
-		if why := s.unavailable(); why != "" {
-			t.Fatalf("loaded before %s synced: %s", kind, why)
+	for kind, list := range h.Current().(*clusterDecider).view.stores {
+		for _, s := range list {
+			if why := s.unavailable(); why != "" {
+				t.Fatalf("loaded before %s synced: %s", kind, why)
+			}
 		}
 	}
 	if p := f.inf.Pending(); len(p) != 0 {
@@ -143,14 +233,9 @@ func TestClusterDataFollowsTheCluster(t *testing.T) {
 	if _, ok := fast["metadata"].(map[string]any)["managedFields"]; ok {
 		t.Errorf("the cache holds managedFields: %v", fast)
 	}
-	ctx := context.Background()
-	if _, err := f.dyn.Resource(storageClasses).Create(ctx, storageClass("slow"), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	f.create(t, storageClass("slow"))
 	eventuallyMsg(t, "PVC admitted once its StorageClass exists", func() (bool, string) { return decidedAllowed(t, h, pvcReview("slow")) })
-	if err := f.dyn.Resource(storageClasses).Delete(ctx, "slow", metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	f.remove(t, storageClasses, "", "slow")
 	eventuallyMsg(t, "PVC denied once its StorageClass is deleted", func() (bool, string) {
 		allowed, msg := decidedAllowed(t, h, pvcReview("slow"))
 		return !allowed && strings.Contains(msg, "does not exist"), msg
@@ -184,9 +269,7 @@ func TestClusterDataBound(t *testing.T) {
 	if got := f.cd.Objects(); got > 2 {
 		t.Errorf("the cache holds %d objects, over its bound of 2", got)
 	}
-	if err := f.dyn.Resource(storageClasses).Delete(context.Background(), "c", metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	f.remove(t, storageClasses, "", "c")
 	eventuallyMsg(t, "the StorageClasses fit again after a retry", func() (bool, string) { return decidedAllowed(t, h, pvcReview("a")) })
 }
 
@@ -228,7 +311,7 @@ func TestClusterDataReload(t *testing.T) {
 	if err != nil || !changed {
 		t.Fatalf("Reload = %v, %v", changed, err)
 	}
-	if got := h.Current().(*clusterDecider).view.stores; len(got) != 1 || got["Namespace"] == nil {
+	if got := h.Current().(*clusterDecider).view.stores; len(got) != 1 || len(got["Namespace"]) != 1 {
 		t.Fatalf("the new bundle reads %v, want Namespace only", got)
 	}
 	if got := f.cd.Objects(); got != 1 {
@@ -238,37 +321,43 @@ func TestClusterDataReload(t *testing.T) {
 	if allowed, msg := decidedAllowed(t, h, pod); allowed || !strings.Contains(msg, "namespace shop has no team label") {
 		t.Fatalf("a Pod in a namespace without a team label: allowed %v, %s", allowed, msg)
 	}
-	if _, err := f.dyn.Resource(namespaces).Update(context.Background(), obj("v1", "Namespace", "", "shop", map[string]any{"metadata": map[string]any{"name": "shop", "labels": map[string]any{"team": "shop"}}}), metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	f.update(t, obj("v1", "Namespace", "", "shop", map[string]any{"metadata": map[string]any{"name": "shop", "labels": map[string]any{"team": "shop"}}}))
 	eventuallyMsg(t, "the Pod admitted once its namespace is labelled", func() (bool, string) { return decidedAllowed(t, h, pod) })
 }
 
-// TestClusterDataResource: built-in kinds from the table and the scheme,
-// custom kinds only when given.
-func TestClusterDataResource(t *testing.T) {
+// TestClusterDataResources: built-in kinds from the table and the scheme,
+// declared custom kinds at their group and plural (a custom kind named like
+// a built-in one besides it: review finding), others only when given.
+func TestClusterDataResources(t *testing.T) {
+	knative := compiler.CustomKind{Group: "serving.knative.dev", Version: "v1", Kind: "Service", Plural: "services", Namespaced: true}
+	widget := compiler.CustomKind{Group: "example.com", Version: "v1", Kind: "Widget", Plural: "gizmos"}
 	for _, tc := range []struct {
 		kind   string
-		custom map[string]string
-		want   schema.GroupResource
+		custom []compiler.CustomKind
+		given  map[string]string
+		want   []schema.GroupResource
 		err    string
 	}{
-		{"Namespace", nil, schema.GroupResource{Resource: "namespaces"}, ""},
-		{"StorageClass", nil, schema.GroupResource{Group: "storage.k8s.io", Resource: "storageclasses"}, ""},
-		{"PodDisruptionBudget", nil, schema.GroupResource{Group: "policy", Resource: "poddisruptionbudgets"}, ""},
-		{"Endpoints", nil, schema.GroupResource{Resource: "endpoints"}, ""},
-		{"Widget", map[string]string{"Widget": "example.com/widgets"}, schema.GroupResource{Group: "example.com", Resource: "widgets"}, ""},
-		{"Widget", nil, schema.GroupResource{}, "kind Widget is not a built-in Kubernetes kind: give its resource as Widget=GROUP/RESOURCE"},
+		{"Namespace", nil, nil, []schema.GroupResource{{Resource: "namespaces"}}, ""},
+		{"StorageClass", nil, nil, []schema.GroupResource{{Group: "storage.k8s.io", Resource: "storageclasses"}}, ""},
+		{"PodDisruptionBudget", nil, nil, []schema.GroupResource{{Group: "policy", Resource: "poddisruptionbudgets"}}, ""},
+		{"Endpoints", nil, nil, []schema.GroupResource{{Resource: "endpoints"}}, ""},
+		{"Service", []compiler.CustomKind{knative, widget}, nil, []schema.GroupResource{{Resource: "services"}, {Group: "serving.knative.dev", Resource: "services"}}, ""},
+		{"Widget", []compiler.CustomKind{knative, widget}, nil, []schema.GroupResource{{Group: "example.com", Resource: "gizmos"}}, ""},
+		{"Widget", nil, map[string]string{"Widget": "example.com/widgets"}, []schema.GroupResource{{Group: "example.com", Resource: "widgets"}}, ""},
+		{"Service", []compiler.CustomKind{knative}, map[string]string{"Service": "/services"}, []schema.GroupResource{{Resource: "services"}}, ""},
+		{"Widget", nil, nil, nil, "kind Widget is neither a built-in Kubernetes kind nor declared in spec.customKinds: declare it there (or give its resource as Widget=GROUP/RESOURCE)"},
+		{"Widget", nil, map[string]string{"Widget": "widgets"}, nil, `resource of kind Widget: "widgets" is not GROUP/RESOURCE (core group: /RESOURCE)`},
 	} {
-		got, err := ClusterDataResource(tc.kind, tc.custom)
+		got, err := ClusterDataResources(tc.kind, tc.custom, tc.given)
 		if tc.err != "" {
 			if err == nil || err.Error() != tc.err {
 				t.Errorf("%s: error %v, want %q", tc.kind, err, tc.err)
 			}
 			continue
 		}
-		if err != nil || got != tc.want {
-			t.Errorf("%s: %v, %v; want %v", tc.kind, got, err, tc.want)
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("%s %v %v: %v, %v; want %v", tc.kind, tc.custom, tc.given, got, err, tc.want)
 		}
 	}
 }

@@ -66,7 +66,9 @@ func newWebhookRBACCommand() *cobra.Command {
 		Short: "Print the ClusterRole and binding the webhook's --cluster-data needs: get, list and watch on exactly the kinds the bundle's cluster queries read",
 		Long: "The webhook's cluster data cache watches only the kinds a bundle's cluster queries read; this prints RBAC for\n" +
 			"exactly those (deploy/components/cluster-data is its output for examples/charters/cluster-data.yaml).\n" +
-			"A custom resource's kind needs --resource KIND=GROUP/RESOURCE. A bundle without cluster queries needs none: exit 2.",
+			"A kind is listed at its built-in resource and at the group and plural of each custom kind of that name the charter\n" +
+			"declares (spec.customKinds: a Knative Service besides core Services); --resource KIND=GROUP/RESOURCE replaces a kind's\n" +
+			"resources (a kind named only in podTemplates). A bundle without cluster queries needs none: exit 2.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			e, _, err := o.policy.load(cmd.Context())
@@ -76,6 +78,9 @@ func newWebhookRBACCommand() *cobra.Command {
 			kinds := e.ClusterKinds()
 			if len(kinds) == 0 {
 				return badInput(errors.New("the bundle's articles query no cluster data: the webhook needs no cluster data RBAC (nor --cluster-data)"))
+			}
+			if b := e.Bundle(); b != nil {
+				o.CustomKinds = b.Info.CustomKinds
 			}
 			o.Resources = map[string]string{}
 			for _, r := range o.resources {
@@ -97,7 +102,7 @@ func newWebhookRBACCommand() *cobra.Command {
 	fs.StringVar(&o.Name, "name", "charter-webhook-cluster-data", "ClusterRole and ClusterRoleBinding name")
 	fs.StringVar(&o.Namespace, "namespace", "charter-system", "the webhook's namespace")
 	fs.StringVar(&o.ServiceAccount, "service-account", "charter-webhook", "the webhook's ServiceAccount")
-	fs.StringSliceVar(&o.resources, "resource", nil, "group and resource of a custom resource kind the cluster queries read: KIND=GROUP/RESOURCE")
+	fs.StringSliceVar(&o.resources, "resource", nil, "group and resource of a kind the cluster queries read, replacing its built-in and declared ones: KIND=GROUP/RESOURCE")
 	o.policy.AddFlags(cmd)
 	return cmd
 }

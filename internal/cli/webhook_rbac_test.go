@@ -49,3 +49,31 @@ func TestWebhookRBACBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestWebhookRBACCustomKinds: the RBAC is for the declared group and plural
+// of the custom kinds the cluster queries read, a custom kind named like a
+// built-in one (a Knative Service) besides the built-in resource; before,
+// spec.customKinds was ignored: Knative Services got no rule and a declared
+// kind needed --resource (review finding).
+func TestWebhookRBACCustomKinds(t *testing.T) {
+	code, stdout, stderr := run(t, "", "webhook", "rbac", "--charter", "../../webhook/testdata/knative.yaml")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{
+		"- apiGroups:\n  - \"\"\n  resources:\n  - secrets\n  - services\n  verbs:\n  - get\n  - list\n  - watch\n",
+		"- apiGroups:\n  - serving.knative.dev\n  resources:\n  - services\n  verbs:\n  - get\n  - list\n  - watch\n",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("no rule\n%s\nin:\n%s", want, stdout)
+		}
+	}
+	if strings.Count(stdout, "- apiGroups:") != 2 {
+		t.Errorf("want exactly the core and Knative rules:\n%s", stdout)
+	}
+	// --resource replaces a kind's resources.
+	code, stdout, stderr = run(t, "", "webhook", "rbac", "--charter", "../../webhook/testdata/knative.yaml", "--resource", "Service=/services")
+	if code != 0 || strings.Contains(stdout, "serving.knative.dev") {
+		t.Errorf("--resource Service=/services: exit %d, %s%s; want core services only", code, stdout, stderr)
+	}
+}
