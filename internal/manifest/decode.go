@@ -95,13 +95,13 @@ func (p *parser) yamlStream(data []byte) {
 			continue
 		}
 		if obj, node, ok := nodeObject(doc); ok {
-			p.add(p.spots.at(p.n), flatObject{}, obj).node = node
+			p.add(&docTree{at: p.spots.at(p.n)}, flatObject{}, obj).node = node
 			p.n++
 			continue
 		}
 		if obj, ok := fastObject(doc); ok {
 			if obj != nil {
-				p.add(p.spots.at(p.n), flatObject{}, obj)
+				p.add(&docTree{at: p.spots.at(p.n)}, flatObject{}, obj)
 				p.n++
 			}
 			continue
@@ -121,27 +121,30 @@ func (p *parser) raw(raw []byte) {
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
 		return
 	}
-	spot := p.spots.at(p.n)
+	tree := &docTree{at: p.spots.at(p.n)}
 	p.n++
 	objs, bad, err := decodeFlat(raw)
 	if err != nil {
-		p.errs.Add(spot.pos(p.file, nil), "%v", err)
+		p.errs.Add(tree.pos(p.file, nil), "%v", err)
 	}
 	for _, b := range bad {
-		p.errs.Add(spot.pos(p.file, b.path), "items%s: %v", itemPath(b.path), b.err)
+		p.errs.Add(tree.pos(p.file, b.path), "items%s: %v", itemPath(b.path), b.err)
 	}
 	for _, o := range objs {
 		m, err := toEngineValue(o.obj)
 		if err != nil {
-			p.errs.Add(spot.pos(p.file, o.path), "%v", err)
+			p.errs.Add(tree.pos(p.file, o.path), "%v", err)
 			continue
 		}
-		p.add(spot, o, m)
+		d := p.add(tree, o, m)
+		if o.path != nil {
+			d.node = tree.item(o.path) // the list was parsed once for its lines: keep each item's node for FieldPos
+		}
 	}
 }
 
-func (p *parser) add(at spot, o flatObject, m map[string]any) *Doc {
-	p.docs = append(p.docs, Doc{File: p.file, Index: len(p.docs), Line: at.lineOf(o.path), Object: m, at: at, items: o.path})
+func (p *parser) add(tree *docTree, o flatObject, m map[string]any) *Doc {
+	p.docs = append(p.docs, Doc{File: p.file, Index: len(p.docs), Line: tree.lineOf(o.path), Object: m, at: tree.at, items: o.path})
 	return &p.docs[len(p.docs)-1]
 }
 

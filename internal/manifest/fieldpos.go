@@ -49,22 +49,7 @@ func (d Doc) Fields() Fields {
 // parseNode parses the document's text for the object's node: the
 // document, or its items[i]...items[j] element.
 func (d Doc) parseNode() *yaml.Node {
-	if d.at.text == nil {
-		return nil
-	}
-	var root yaml.Node
-	if yaml.Unmarshal(d.at.text, &root) != nil || len(root.Content) == 0 {
-		return nil
-	}
-	n := deref(root.Content[0])
-	for _, i := range d.items {
-		items := deref(mappingValue(n, "items"))
-		if items == nil || items.Kind != yaml.SequenceNode || i >= len(items.Content) {
-			return nil
-		}
-		n = deref(items.Content[i])
-	}
-	return n
+	return (&docTree{at: d.at}).item(d.items)
 }
 
 // Pos is FieldPos of one path.

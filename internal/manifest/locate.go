@@ -44,6 +44,7 @@ func locate(data []byte) spots {
 		return locateYAML(data, 1)
 	}
 	var out spots
+	lines := lineCounter{data: data}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	count, end := 0, 0
 	for {
@@ -52,18 +53,18 @@ func locate(data []byte) spots {
 		if err := dec.Decode(&raw); err != nil {
 			if err == io.EOF || count > 1 {
 				if err != io.EOF {
-					out = append(out, spot{line: lineAt(data, start)})
+					out = append(out, spot{line: lines.at(start)})
 				}
 				return out
 			}
 			rest := end + leadingBlankLine(data[end:])
-			return append(out, locateYAML(data[rest:], lineAt(data, rest))...)
+			return append(out, locateYAML(data[rest:], lines.at(rest))...)
 		}
 		count++
 		end = int(dec.InputOffset())
 		start += len(data[start:end]) - len(bytes.TrimLeftFunc(data[start:end], unicode.IsSpace))
 		if t := bytes.TrimSpace(raw); len(t) > 0 && !bytes.Equal(t, []byte("null")) {
-			out = append(out, spot{text: data[start:end], line: lineAt(data, start), col: start - bytes.LastIndexByte(data[:start], '\n')})
+			out = append(out, spot{text: data[start:end], line: lines.at(start), col: start - bytes.LastIndexByte(data[:start], '\n')})
 		}
 	}
 }
@@ -88,6 +89,7 @@ func leadingBlankLine(b []byte) int {
 func locateYAML(data []byte, base int) spots {
 	var out spots
 	norm := bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
+	lines := lineCounter{data: norm}
 	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
 	cursor := 0
 	for {
@@ -96,7 +98,7 @@ func locateYAML(data []byte, base int) spots {
 			off := findLines(norm, cursor, doc[:len(doc)-1])
 			s := spot{text: doc}
 			if off >= 0 {
-				s.line = base + bytes.Count(norm[:off], []byte("\n"))
+				s.line = base + lines.at(off) - 1
 				cursor = off + len(doc) - 1
 			}
 			if !nullDocument(doc) {
@@ -198,29 +200,68 @@ func lineAt(data []byte, off int) int {
 	return 1 + bytes.Count(data[:off], []byte("\n"))
 }
 
-// line is the file line of the object at the items path: the document's
+// lineCounter is lineAt for offsets that mostly grow: it counts only the
+// newlines since the previous offset, so locating n documents is one pass
+// over the file, not n.
+type lineCounter struct {
+	data  []byte
+	off   int
+	lines int // newlines in data[:off]
+}
+
+func (c *lineCounter) at(off int) int {
+	if off < c.off {
+		return lineAt(c.data, off)
+	}
+	c.lines += bytes.Count(c.data[c.off:off], []byte("\n"))
+	c.off = off
+	return 1 + c.lines
+}
+
+// docTree is one document's yaml.v3 node tree, parsed at most once however
+// many list items of it are located (a List of n items must not cost n
+// parses).
+type docTree struct {
+	at     spot
+	root   *yaml.Node
+	parsed bool
+}
+
+// item is the node of the items[i]...items[j] element at path (the
+// document's own node for an empty path), or nil when the text does not
+// parse or hold it.
+func (t *docTree) item(path []int) *yaml.Node {
+	if !t.parsed {
+		t.parsed = true
+		var root yaml.Node
+		if t.at.text != nil && yaml.Unmarshal(t.at.text, &root) == nil && len(root.Content) > 0 {
+			t.root = root.Content[0]
+		}
+	}
+	n := deref(t.root)
+	for _, i := range path {
+		items := deref(mappingValue(n, "items"))
+		if items == nil || items.Kind != yaml.SequenceNode || i >= len(items.Content) {
+			return nil
+		}
+		n = deref(items.Content[i])
+	}
+	return n
+}
+
+// lineOf is the file line of the object at the items path: the document's
 // first content line, or its items[i]...items[j] element.
-func (s spot) lineOf(path []int) int {
+func (t *docTree) lineOf(path []int) int {
+	s := t.at
 	if s.line == 0 {
 		return 0
 	}
-	first := s.line + firstContentLine(s.text)
-	if len(path) == 0 {
-		return first
-	}
-	var root yaml.Node
-	if yaml.Unmarshal(s.text, &root) != nil || len(root.Content) == 0 {
-		return first
-	}
-	n := root.Content[0]
-	for _, i := range path {
-		items := mappingValue(n, "items")
-		if items == nil || items.Kind != yaml.SequenceNode || i >= len(items.Content) {
-			return first
+	if len(path) > 0 {
+		if n := t.item(path); n != nil {
+			return s.line + n.Line - 1
 		}
-		n = items.Content[i]
 	}
-	return s.line + n.Line - 1
+	return s.line + firstContentLine(s.text)
 }
 
 func mappingValue(n *yaml.Node, key string) *yaml.Node {
@@ -238,20 +279,25 @@ func mappingValue(n *yaml.Node, key string) *yaml.Node {
 // firstContentLine is the 0-based line of text's first line that is not
 // blank, a comment or a "---" marker (YAMLReader keeps leading ones).
 func firstContentLine(text []byte) int {
-	for i, l := range bytes.Split(text, []byte("\n")) {
+	for i := 0; len(text) > 0; i++ {
+		l := text
+		if j := bytes.IndexByte(text, '\n'); j >= 0 {
+			l, text = text[:j], text[j+1:]
+		} else {
+			text = nil
+		}
 		if rest, ok := bytes.CutPrefix(l, []byte("---")); ok {
 			l = rest
 		}
-		t := bytes.TrimSpace(l)
-		if len(t) > 0 && t[0] != '#' {
+		if t := bytes.TrimSpace(l); len(t) > 0 && t[0] != '#' {
 			return i
 		}
 	}
 	return 0
 }
 
-func (s spot) pos(file string, path []int) charter.Pos {
-	p := charter.Pos{File: file, Line: s.lineOf(path)}
+func (t *docTree) pos(file string, path []int) charter.Pos {
+	p := charter.Pos{File: file, Line: t.lineOf(path)}
 	if p.Line > 0 {
 		p.Col = 1
 	}
@@ -271,5 +317,5 @@ func (s spot) syntaxError(file string, err error) *charter.Error {
 			return e
 		}
 	}
-	return &charter.Error{Pos: s.pos(file, nil), Msg: msg}
+	return &charter.Error{Pos: (&docTree{at: s}).pos(file, nil), Msg: msg}
 }

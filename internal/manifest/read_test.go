@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParse(t *testing.T) {
@@ -153,5 +154,69 @@ func TestReadFileBound(t *testing.T) {
 		case tc.err != "" && (err == nil || err.Error() != tc.err):
 			t.Errorf("%d bytes: error %v, want %q", tc.size, err, tc.err)
 		}
+	}
+}
+
+// TestLongListParsedOnce: the objects of a List, their lines and their
+// fields' positions come from one parse of the document, not one per item
+// (a 3,000-item List took 9 minutes when each item re-parsed it).
+func TestLongListParsedOnce(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("apiVersion: v1\nkind: List\nitems:\n")
+	const n = 20000
+	for i := range n {
+		fmt.Fprintf(&b, "- apiVersion: v1\n  kind: Pod\n  metadata: {name: p-%d}\n  spec:\n    containers:\n    - {name: c, image: x}\n", i)
+	}
+	start := time.Now()
+	docs, errs := Parse("list.yaml", []byte(b.String()))
+	if len(errs) > 0 || len(docs) != n {
+		t.Fatalf("%d objects, errors %v", len(docs), errs)
+	}
+	for _, i := range []int{0, 1, n / 2, n - 1} {
+		d := docs[i]
+		if want := 4 + 6*i; d.Line != want {
+			t.Errorf("item %d on line %d, want %d", i, d.Line, want)
+		}
+		if l, c := d.FieldPos("spec.containers[0].image"); l != d.Line+5 || c != 17 {
+			t.Errorf("item %d image at %d:%d, want %d:17", i, l, c, d.Line+5)
+		}
+	}
+	if el := time.Since(start); el > 20*time.Second {
+		t.Errorf("%d items took %v: parsed more than once?", n, el)
+	}
+}
+
+// TestLongStreamsLinear: a YAML stream and a JSON stream of many objects
+// are located in one pass (lines counted incrementally, not from the top
+// of the file for each document).
+func TestLongStreamsLinear(t *testing.T) {
+	const n = 10000
+	var y, j strings.Builder
+	for i := range n {
+		fmt.Fprintf(&y, "---\napiVersion: v1\nkind: Pod\nmetadata: {name: p-%d}\nspec:\n  containers:\n  - {name: c, image: x}\n", i)
+		fmt.Fprintf(&j, "{\"apiVersion\": \"v1\", \"kind\": \"Pod\",\n \"metadata\": {\"name\": \"p-%d\"}}\n", i)
+	}
+	for _, tc := range []struct {
+		name, text string
+		lines      int
+	}{{"stream.yaml", y.String(), 7}, {"stream.json", j.String(), 2}} {
+		start := time.Now()
+		docs, errs := Parse(tc.name, []byte(tc.text))
+		if len(errs) > 0 || len(docs) != n {
+			t.Fatalf("%s: %d objects, errors %v", tc.name, len(docs), errs)
+		}
+		for _, i := range []int{0, n / 2, n - 1} {
+			want := 1 + tc.lines*i
+			if tc.lines == 7 {
+				want++ // after the "---" line
+			}
+			if docs[i].Line != want {
+				t.Errorf("%s: object %d on line %d, want %d", tc.name, i, docs[i].Line, want)
+			}
+		}
+		if el := time.Since(start); el > 20*time.Second {
+			t.Errorf("%s: %d objects took %v", tc.name, n, el)
+		}
+		t.Logf("%s: %d objects in %v", tc.name, n, time.Since(start))
 	}
 }
