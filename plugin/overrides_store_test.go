@@ -2,10 +2,6 @@ package plugin
 
 import (
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -15,27 +11,12 @@ import (
 	"time"
 
 	"github.com/charter-dev/charter/overrides"
+	"github.com/charter-dev/charter/overrides/overridestest"
 	"github.com/open-policy-agent/opa/v1/bundle"
 	"github.com/open-policy-agent/opa/v1/plugins"
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
-	"github.com/sigstore/sigstore/pkg/signature"
 )
-
-const storeCharter = `apiVersion: charter.dev/v1
-kind: Charter
-metadata: {name: shop}
-spec:
-  council: {threshold: 2, keys: [alice.pub, bob.pub], maxLifetime: 1h}
-  articles:
-  - id: NO-PRIV
-    title: no privileged containers
-    match: {kinds: [Pod]}
-    foreach: containers
-    violation: {path: container.securityContext.privileged, op: equals, value: true}
-    message: "container {{container.name}} is privileged"
-`
 
 // TestOverridesInStore runs the plugin on an OPA manager with an in-memory
 // store (run it with -race: the watcher writes while decisions read): only
@@ -43,47 +24,16 @@ spec:
 // claims that root, the native path decides with the same set, and a change
 // of the directory (an override added, the directory gone) reaches both.
 func TestOverridesInStore(t *testing.T) {
-	dir := t.TempDir()
-	signers := map[string]signature.SignerVerifier{}
-	for _, who := range []string{"alice", "bob"} {
-		priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if signers[who], err = signature.LoadECDSASignerVerifier(priv, crypto.SHA256); err != nil {
-			t.Fatal(err)
-		}
-		pem, err := cryptoutils.MarshalPublicKeyToPEM(priv.Public())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, who+".pub"), pem, 0o644); err != nil {
-			t.Fatal(err)
-		}
+	c := overridestest.New(t, t.TempDir(), overridestest.Options{Article: "NO-PRIV", Members: []string{"alice", "bob"}})
+	charterPath := c.Charter
+	ovDir := filepath.Join(c.Dir, "overrides")
+	if err := os.Mkdir(ovDir, 0o755); err != nil {
+		t.Fatal(err)
 	}
-	charterPath := filepath.Join(dir, "shop.yaml")
-	ovDir := filepath.Join(dir, "overrides")
-	if os.WriteFile(charterPath, []byte(storeCharter), 0o644) != nil || os.Mkdir(ovDir, 0o755) != nil {
-		t.Fatal("write the charter and the overrides directory")
-	}
-	now := time.Now()
 	write := func(id, pod string, signedBy ...string) {
 		t.Helper()
-		d := &overrides.Document{APIVersion: overrides.APIVersion, Kind: overrides.Kind, Metadata: overrides.Metadata{Name: id},
-			Spec: overrides.Spec{Charter: "shop", Articles: []string{"NO-PRIV"}, Scope: overrides.Scope{Namespace: "default", Kind: "Pod", Name: pod},
-				Reason: "INC-1", Requester: "sre", NotBefore: now.Add(-time.Minute), Expires: now.Add(30 * time.Minute)}}
-		for _, who := range signedBy {
-			if err := overrides.Sign(d, signers[who]); err != nil {
-				t.Fatal(err)
-			}
-		}
-		data, err := d.Marshal()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(ovDir, id+".yaml"), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		d := c.Override(t, overridestest.Request{ID: id, Scope: overrides.Scope{Namespace: "default", Kind: "Pod", Name: pod}}, signedBy...)
+		overridestest.Write(t, filepath.Join(ovDir, id+".yaml"), d)
 	}
 	write("approved-1", "web-1", "alice", "bob")
 	write("under-signed", "web-2", "alice")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/charter-dev/charter/bundles"
 	"github.com/charter-dev/charter/overrides"
+	"github.com/charter-dev/charter/overrides/overridestest"
 )
 
 // TestObjectEntry: an Override object is read as its file would be. What
@@ -17,8 +18,8 @@ import (
 // document does not have are refused.
 func TestObjectEntry(t *testing.T) {
 	dir := t.TempDir()
-	c := newCouncil(t, dir)
-	b, _, err := bundles.FromCharters([]string{c.charter})
+	c := overridestest.New(t, dir, overridestest.Options{})
+	b, _, err := bundles.FromCharters([]string{c.Charter})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +27,7 @@ func TestObjectEntry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	signed := c.override(t, "debug-web", time.Now().Add(30*time.Minute), c.alice, c.bob)
+	signed := c.Override(t, overridestest.Request{ID: "debug-web"}, "alice", "bob")
 	object := func(mutate func(obj map[string]any)) map[string]any {
 		raw, err := json.Marshal(signed)
 		if err != nil {

@@ -12,97 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/charter-dev/charter/keys/keystest"
-	"github.com/charter-dev/charter/overrides"
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
-	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/charter-dev/charter/overrides/overridestest"
 	admissionv1 "k8s.io/api/admission/v1"
 )
-
-// councilCharter has one deny article, a 2-of-3 council and a 1h maximum.
-const councilCharter = `apiVersion: charter.dev/v1
-kind: Charter
-metadata: {name: shop, version: 1.0.0}
-spec:
-  defaults: {action: deny, severity: high}
-  council: {threshold: 2, maxLifetime: 1h, keys: [alice.pub, bob.pub, carol.pub]}
-  articles:
-  - id: AD-001
-    title: Hosts never run privileged
-    match: {kinds: [Pod]}
-    foreach: containers
-    violation:
-      any:
-      - {path: container.securityContext.privileged, op: equals, value: true}
-    message: "container {{container.name}} is privileged; remove securityContext.privileged"
-`
-
-// council is a charter with a council whose private keys the test holds.
-type council struct {
-	charter           string
-	alice, bob, carol signature.SignerVerifier
-}
-
-func newCouncil(t testing.TB, dir string) *council {
-	t.Helper()
-	c := &council{charter: filepath.Join(dir, "charter.yaml"), alice: keystest.New(t), bob: keystest.New(t), carol: keystest.New(t)}
-	for name, k := range map[string]signature.SignerVerifier{"alice": c.alice, "bob": c.bob, "carol": c.carol} {
-		pub, err := k.PublicKey()
-		if err != nil {
-			t.Fatal(err)
-		}
-		pem, err := cryptoutils.MarshalPublicKeyToPEM(pub)
-		if err != nil {
-			t.Fatal(err)
-		}
-		writeFile(t, filepath.Join(dir, name+".pub"), pem)
-	}
-	writeFile(t, c.charter, []byte(councilCharter))
-	return c
-}
-
-// override is an override of AD-001 for Pods web-* in namespace shop, valid
-// from a minute ago until expires, signed by signers.
-func (c *council) override(t testing.TB, id string, expires time.Time, signers ...signature.Signer) *overrides.Document {
-	t.Helper()
-	d := &overrides.Document{
-		APIVersion: overrides.APIVersion, Kind: overrides.Kind, Metadata: overrides.Metadata{Name: id},
-		Spec: overrides.Spec{
-			Charter: "shop", Articles: []string{"AD-001"},
-			Scope:  overrides.Scope{Namespace: "shop", Kind: "Pod", Name: "web-*"},
-			Reason: "INC-42: debug a crash loop", Requester: "sre@example.com",
-			NotBefore: time.Now().Add(-time.Minute).Truncate(time.Second), Expires: expires,
-		},
-	}
-	for _, s := range signers {
-		if err := overrides.Sign(d, s); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return d
-}
-
-func writeFile(t testing.TB, path string, data []byte) {
-	t.Helper()
-	// Write and rename, as kubelet updates a ConfigMap volume, so the
-	// watch never reads half a file.
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func writeDoc(t testing.TB, path string, d *overrides.Document) {
-	t.Helper()
-	data, err := d.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, path, data)
-}
 
 // webPod is a privileged pod web-1 in namespace shop: AD-001 denies it.
 func webPod() map[string]any {
@@ -146,13 +58,13 @@ func (w *runningWebhook) metric(t *testing.T, sample string) float64 {
 // a restart, and a bad file is reported and lifts nothing.
 func TestOverridesDirHotReload(t *testing.T) {
 	dir := t.TempDir()
-	c := newCouncil(t, dir)
+	c := overridestest.New(t, dir, overridestest.Options{})
 	ovDir := filepath.Join(dir, "overrides")
 	if err := os.Mkdir(ovDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	sink := &memorySink{}
-	w := startWebhook(t, dir, Options{BundlePath: c.charter, OverridesDir: ovDir, Audit: sink, AuditSync: true})
+	w := startWebhook(t, dir, Options{BundlePath: c.Charter, OverridesDir: ovDir, Audit: sink, AuditSync: true})
 	create := review("CREATE", webPod())
 	allowed := func() bool { return w.send(t, create).Allowed }
 	denied := func() bool { return !allowed() }
@@ -165,7 +77,7 @@ func TestOverridesDirHotReload(t *testing.T) {
 	}
 
 	valid := filepath.Join(ovDir, "debug-web.yaml")
-	writeDoc(t, valid, c.override(t, "debug-web", time.Now().Add(30*time.Minute), c.alice, c.bob))
+	overridestest.Write(t, valid, c.Override(t, overridestest.Request{ID: "debug-web"}, "alice", "bob"))
 	eventually(t, "a 2-of-3 override in the directory admits the pod", allowed)
 	r := w.send(t, create)
 	if len(r.Warnings) != 1 || !strings.HasPrefix(r.Warnings[0], "[AD-001] allowed by override debug-web: container app is privileged") {
@@ -194,7 +106,7 @@ func TestOverridesDirHotReload(t *testing.T) {
 	}
 
 	// A file that does not parse is counted, and lifts nothing.
-	writeFile(t, filepath.Join(ovDir, "broken.yaml"), []byte("apiVersion: charter.dev/v1\nkind: Override\nspec: [\n"))
+	overridestest.WriteFile(t, filepath.Join(ovDir, "broken.yaml"), []byte("apiVersion: charter.dev/v1\nkind: Override\nspec: [\n"))
 	eventually(t, "the broken file is counted as malformed", func() bool {
 		return w.metric(t, `charter_overrides_ignored{reason="malformed"}`) == 1
 	})
@@ -203,14 +115,14 @@ func TestOverridesDirHotReload(t *testing.T) {
 	}
 
 	// The same override with one approval left: denied again, counted.
-	writeDoc(t, valid, c.override(t, "debug-web", time.Now().Add(30*time.Minute), c.alice))
+	overridestest.Write(t, valid, c.Override(t, overridestest.Request{ID: "debug-web"}, "alice"))
 	eventually(t, "an under-approved override no longer admits", denied)
 	if got := w.metric(t, `charter_overrides_ignored{reason="approvals"}`); got != 1 {
 		t.Errorf(`charter_overrides_ignored{reason="approvals"} = %v, want 1`, got)
 	}
 
 	// Approved again, then removed.
-	writeDoc(t, valid, c.override(t, "debug-web", time.Now().Add(30*time.Minute), c.bob, c.carol))
+	overridestest.Write(t, valid, c.Override(t, overridestest.Request{ID: "debug-web"}, "bob", "carol"))
 	eventually(t, "the re-approved override admits", allowed)
 	if err := os.Remove(valid); err != nil {
 		t.Fatal(err)
@@ -220,7 +132,7 @@ func TestOverridesDirHotReload(t *testing.T) {
 	// An override expiring in seconds: admitted, then, with no request in
 	// between, counted as expired, and denied.
 	short := filepath.Join(ovDir, "short.yaml")
-	writeDoc(t, short, c.override(t, "short", time.Now().Add(2*time.Second), c.alice, c.carol))
+	overridestest.Write(t, short, c.Override(t, overridestest.Request{ID: "short", Expires: time.Now().Add(2 * time.Second)}, "alice", "carol"))
 	eventually(t, "the short override admits", allowed)
 	eventually(t, "the short override is counted as expired without a request", func() bool {
 		_, body := w.get(t, "/metrics")
@@ -231,7 +143,7 @@ func TestOverridesDirHotReload(t *testing.T) {
 	}
 
 	// A directory that goes away lifts nothing.
-	writeDoc(t, valid, c.override(t, "debug-web", time.Now().Add(30*time.Minute), c.alice, c.bob))
+	overridestest.Write(t, valid, c.Override(t, overridestest.Request{ID: "debug-web"}, "alice", "bob"))
 	eventually(t, "the override admits again", allowed)
 	if err := os.RemoveAll(ovDir); err != nil {
 		t.Fatal(err)
@@ -243,9 +155,9 @@ func TestOverridesDirHotReload(t *testing.T) {
 // is not there (a typo), rather than run without the overrides meant.
 func TestOverridesDirMissing(t *testing.T) {
 	dir := t.TempDir()
-	c := newCouncil(t, dir)
+	c := overridestest.New(t, dir, overridestest.Options{})
 	writeCerts(t, dir)
-	_, err := New(t.Context(), Options{BundlePath: c.charter, OverridesDir: filepath.Join(dir, "nope"), Logger: quiet,
+	_, err := New(t.Context(), Options{BundlePath: c.Charter, OverridesDir: filepath.Join(dir, "nope"), Logger: quiet,
 		CertFile: filepath.Join(dir, "tls.crt"), KeyFile: filepath.Join(dir, "tls.key")})
 	if err == nil || !strings.Contains(err.Error(), "overrides directory") {
 		t.Fatalf("New with a missing overrides directory: %v", err)

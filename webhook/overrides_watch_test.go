@@ -8,16 +8,16 @@ import (
 	"time"
 
 	"github.com/charter-dev/charter/overrides"
+	"github.com/charter-dev/charter/overrides/overridestest"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/sigstore/sigstore/pkg/signature"
 )
 
 // watchedOverrides is a Holder over c's charter and its Overrides, whose
 // watch runs until the test ends; interval is its poll (long: only pool
 // changes and window edges wake it).
-func watchedOverrides(t *testing.T, c *council, before func(o *Overrides), interval time.Duration) (*Overrides, *Holder) {
+func watchedOverrides(t *testing.T, c *overridestest.Council, before func(o *Overrides), interval time.Duration) (*Overrides, *Holder) {
 	t.Helper()
-	h := NewHolder(c.charter, HolderOptions{Logger: quiet})
+	h := NewHolder(c.Charter, HolderOptions{Logger: quiet})
 	if err := h.Load(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -42,13 +42,13 @@ func watchedOverrides(t *testing.T, c *council, before func(o *Overrides), inter
 // decided at once with the set verified before, and the flood counts once
 // its verification is done.
 func TestOverridesFloodOffAdmissionPath(t *testing.T) {
-	c := newCouncil(t, t.TempDir())
+	c := overridestest.New(t, t.TempDir(), overridestest.Options{})
 	expires := time.Now().Add(30 * time.Minute)
 	gate := make(chan struct{})
 	var gated atomic.Bool
 	var evaluations atomic.Int32
 	o, h := watchedOverrides(t, c, func(o *Overrides) {
-		o.pool.Put(originCluster, overrides.Entry{Source: "Override debug-web", Doc: c.override(t, "debug-web", expires, c.alice, c.bob)})
+		o.pool.Put(originCluster, overrides.Entry{Source: "Override debug-web", Doc: c.Override(t, overridestest.Request{ID: "debug-web", Expires: expires}, "alice", "bob")})
 		report := o.pool.OnEvaluate
 		o.pool.OnEvaluate = func(ev *overrides.Evaluation) {
 			evaluations.Add(1)
@@ -70,7 +70,7 @@ func TestOverridesFloodOffAdmissionPath(t *testing.T) {
 	const flood = 40
 	docs := make([]*overrides.Document, flood)
 	for i := range docs {
-		docs[i] = c.override(t, fmt.Sprintf("flood-%d", i), expires, c.alice, c.carol)
+		docs[i] = c.Override(t, overridestest.Request{ID: fmt.Sprintf("flood-%d", i), Expires: expires}, "alice", "carol")
 	}
 	for i, d := range docs {
 		o.pool.Put(originCluster, overrides.Entry{Source: fmt.Sprintf("Override flood-%d", i), Doc: d})
@@ -98,15 +98,9 @@ func TestOverridesFloodOffAdmissionPath(t *testing.T) {
 // second comes into force, and one that expires leaves it, with no request
 // and no poll: the watch wakes at each window edge.
 func TestOverridesWindowEdgesWithoutRequests(t *testing.T) {
-	c := newCouncil(t, t.TempDir())
+	c := overridestest.New(t, t.TempDir(), overridestest.Options{})
 	starts := time.Now().Add(time.Second)
-	d := c.override(t, "later", starts.Add(time.Second))
-	d.Spec.NotBefore = starts
-	for _, s := range []signature.Signer{c.alice, c.bob} {
-		if err := overrides.Sign(d, s); err != nil {
-			t.Fatal(err)
-		}
-	}
+	d := c.Override(t, overridestest.Request{ID: "later", NotBefore: starts, Expires: starts.Add(time.Second)}, "alice", "bob")
 	o, _ := watchedOverrides(t, c, func(o *Overrides) {
 		o.pool.Put(originCluster, overrides.Entry{Source: "Override later", Doc: d})
 	}, time.Hour)

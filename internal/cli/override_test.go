@@ -7,39 +7,17 @@ import (
 	"testing"
 
 	sigkeys "github.com/charter-dev/charter/keys"
+	"github.com/charter-dev/charter/overrides/overridestest"
 )
-
-const overrideCharter = `apiVersion: charter.dev/v1
-kind: Charter
-metadata: {name: shop}
-spec:
-  council: {threshold: 2, keys: [alice.pub, bob.pub], maxLifetime: 1h}
-  articles:
-  - id: NO-PRIV
-    title: no privileged containers
-    match: {kinds: [Pod]}
-    foreach: containers
-    violation: {path: container.securityContext.privileged, op: equals, value: true}
-    message: "container {{container.name}} is privileged"
-`
 
 // TestOverrideWorkflow: request, approve by two custodians, verify, and
 // eval with --overrides; each step's exit code and message.
 func TestOverrideWorkflow(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv(sigkeys.PasswordEnv, "")
-	for _, who := range []string{"alice", "bob"} {
-		pair, err := sigkeys.Generate(nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := sigkeys.WriteFiles(filepath.Join(dir, who), pair); err != nil {
-			t.Fatal(err)
-		}
-	}
-	c := filepath.Join(dir, "c.yaml")
+	council := overridestest.New(t, dir, overridestest.Options{Article: "NO-PRIV", Members: []string{"alice", "bob"}, KeyFiles: true})
+	c := council.Charter
 	pod := filepath.Join(dir, "pod.yaml")
-	os.WriteFile(c, []byte(overrideCharter), 0o644)
 	os.WriteFile(pod, []byte(strings.Replace(privilegedPod, "name: web,", "name: web-1,", 1)), 0o644)
 	ovs := filepath.Join(dir, "overrides")
 	os.Mkdir(ovs, 0o755)

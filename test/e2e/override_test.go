@@ -16,11 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/charter-dev/charter/keys/keystest"
 	"github.com/charter-dev/charter/overrides"
+	"github.com/charter-dev/charter/overrides/overridestest"
 	"github.com/charter-dev/charter/webhook"
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
-	"github.com/sigstore/sigstore/pkg/signature"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -31,85 +29,6 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 )
-
-// overrideCharter denies privileged containers (AD-001), with a 2-of-3
-// council whose keys the test holds, and revokes override revoked-1.
-const overrideCharter = `apiVersion: charter.dev/v1
-kind: Charter
-metadata: {name: e2e-overrides, version: 1.0.0}
-spec:
-  defaults: {action: deny, severity: high}
-  council: {threshold: 2, maxLifetime: 1h, keys: [alice.pub, bob.pub, carol.pub], revoked: [revoked-1]}
-  articles:
-  - id: AD-001
-    title: Hosts never run privileged
-    match: {kinds: [Pod]}
-    foreach: containers
-    violation:
-      any:
-      - {path: container.securityContext.privileged, op: equals, value: true}
-    message: "container {{container.name}} is privileged; remove securityContext.privileged"
-`
-
-// e2eCouncil writes the charter and its council's public keys into dir.
-type e2eCouncil struct {
-	charter           string
-	alice, bob, carol signature.SignerVerifier
-}
-
-func newE2ECouncil(t *testing.T) *e2eCouncil {
-	t.Helper()
-	dir := t.TempDir()
-	c := &e2eCouncil{charter: filepath.Join(dir, "charter.yaml"), alice: keystest.New(t), bob: keystest.New(t), carol: keystest.New(t)}
-	for name, k := range map[string]signature.SignerVerifier{"alice": c.alice, "bob": c.bob, "carol": c.carol} {
-		pub, err := k.PublicKey()
-		if err != nil {
-			t.Fatal(err)
-		}
-		pem, err := cryptoutils.MarshalPublicKeyToPEM(pub)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name+".pub"), pem, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(c.charter, []byte(overrideCharter), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-// override is an Override of AD-001 for Pods web-* in ns, valid from
-// notBefore to expires, signed by signers, as an object to create.
-func (c *e2eCouncil) override(t *testing.T, id, ns, article string, notBefore, expires time.Time, signers ...signature.Signer) *unstructured.Unstructured {
-	t.Helper()
-	d := &overrides.Document{
-		APIVersion: overrides.APIVersion, Kind: overrides.Kind, Metadata: overrides.Metadata{Name: id},
-		Spec: overrides.Spec{
-			Charter: "e2e-overrides", Articles: []string{article},
-			Scope:  overrides.Scope{Namespace: ns, Kind: "Pod", Name: "web-*"},
-			Reason: "INC-7: debug the crash loop", Requester: "sre@example.com",
-			NotBefore: notBefore.UTC().Truncate(time.Second), Expires: expires.UTC().Truncate(time.Second),
-		},
-	}
-	for _, s := range signers {
-		if err := overrides.Sign(d, s); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// The document as `charter override approve` writes it is the object
-	// `kubectl apply -f` creates.
-	data, err := d.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var obj map[string]any
-	if err := yaml.Unmarshal(data, &obj); err != nil {
-		t.Fatal(err)
-	}
-	return &unstructured.Unstructured{Object: obj}
-}
 
 // applyFile creates every object of a YAML file of deploy/ through the
 // dynamic client (resource names as kubectl would map these kinds).
@@ -213,9 +132,19 @@ func TestOverrideObjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := newE2ECouncil(t)
+	// A charter denying privileged containers (AD-001), with a 2-of-3
+	// council whose keys the test holds, revoking override revoked-1.
+	c := overridestest.New(t, t.TempDir(), overridestest.Options{Name: "e2e-overrides", Revoked: []string{"revoked-1"}})
+	// override is an Override object of article for Pods web-* in ns, valid
+	// from notBefore to expires (to the second), signed by the members named.
+	override := func(id, ns, article string, notBefore, expires time.Time, signers ...string) *unstructured.Unstructured {
+		t.Helper()
+		d := c.Override(t, overridestest.Request{ID: id, Articles: []string{article}, Scope: overrides.Scope{Namespace: ns, Kind: "Pod", Name: "web-*"},
+			NotBefore: notBefore.Truncate(time.Second), Expires: expires.Truncate(time.Second)}, signers...)
+		return &unstructured.Unstructured{Object: overridestest.Object(t, d)}
+	}
 	now := time.Now()
-	probe := c.override(t, "rbac-probe", s.name, "AD-001", now, now.Add(time.Minute))
+	probe := override("rbac-probe", s.name, "AD-001", now, now.Add(time.Minute))
 	s.eventually("the ServiceAccount may list Override objects (RBAC bound)", func() bool {
 		_, s.last = saDyn.Resource(webhook.OverrideResource).List(ctx, metav1.ListOptions{})
 		return s.last == nil
@@ -228,12 +157,12 @@ func TestOverrideObjects(t *testing.T) {
 	}
 
 	inf := webhook.NewInformers(saDyn, 0)
-	wh := startWebhookWith(t, c.charter, func(o *webhook.Options) {
+	wh := startWebhookWith(t, c.Charter, func(o *webhook.Options) {
 		o.OverrideObjects, o.Informers = true, inf
 		o.ReloadInterval = 200 * time.Millisecond
 	})
 	s.eventually("the Override informer has synced", func() bool { return len(inf.Pending()) == 0 })
-	s.registerFor(c.charter, wh.URL, wh.CA, "Fail", 10)
+	s.registerFor(c.Charter, wh.URL, wh.CA, "Fail", 10)
 	pod := func(name string) *corev1.Pod {
 		return s.pod(name, func(p *corev1.Pod) { privileged(&p.Spec) })
 	}
@@ -260,12 +189,12 @@ func TestOverrideObjects(t *testing.T) {
 		name, reason string
 		obj          *unstructured.Unstructured
 	}{
-		{"unsigned", "approvals", c.override(t, "unsigned", s.name, "AD-001", now, now.Add(hour))},
-		{"under-signed (1 of 2)", "approvals", c.override(t, "under-signed", s.name, "AD-001", now, now.Add(hour), c.alice)},
-		{"expired", "expired", c.override(t, "expired", s.name, "AD-001", now.Add(-2*time.Minute), now.Add(-time.Minute), c.alice, c.bob)},
-		{"article outside the charter", "scope", c.override(t, "out-of-charter", s.name, "AD-999", now, now.Add(hour), c.alice, c.bob)},
-		{"revoked by the charter", "revoked", c.override(t, "revoked-1", s.name, "AD-001", now, now.Add(hour), c.bob, c.carol)},
-		{"lifetime over maxLifetime", "lifetime", c.override(t, "too-long", s.name, "AD-001", now, now.Add(2*hour), c.alice, c.carol)},
+		{"unsigned", "approvals", override("unsigned", s.name, "AD-001", now, now.Add(hour))},
+		{"under-signed (1 of 2)", "approvals", override("under-signed", s.name, "AD-001", now, now.Add(hour), "alice")},
+		{"expired", "expired", override("expired", s.name, "AD-001", now.Add(-2*time.Minute), now.Add(-time.Minute), "alice", "bob")},
+		{"article outside the charter", "scope", override("out-of-charter", s.name, "AD-999", now, now.Add(hour), "alice", "bob")},
+		{"revoked by the charter", "revoked", override("revoked-1", s.name, "AD-001", now, now.Add(hour), "bob", "carol")},
+		{"lifetime over maxLifetime", "lifetime", override("too-long", s.name, "AD-001", now, now.Add(2*hour), "alice", "carol")},
 	}
 	want := map[string]float64{}
 	for _, n := range negative {
@@ -276,14 +205,14 @@ func TestOverrideObjects(t *testing.T) {
 		stillDenied(n.name)
 	}
 	// A valid override for another namespace counts, and lifts nothing here.
-	create(c.override(t, "other-namespace", "payments", "AD-001", now, now.Add(hour), c.alice, c.bob))
+	create(override("other-namespace", "payments", "AD-001", now, now.Add(hour), "alice", "bob"))
 	s.eventually("the other namespace's override is in force", func() bool { return wh.metric(t, "charter_overrides_active") == 1 })
 	stillDenied("an override for namespace payments")
 
 	// A 2-of-3 override for this namespace, expiring in 60 s.
 	start := time.Now()
 	expires := start.Add(60 * time.Second).UTC().Truncate(time.Second) // as the document holds it
-	valid := c.override(t, "debug-web", s.name, "AD-001", start.Add(-time.Second), expires, c.alice, c.carol)
+	valid := override("debug-web", s.name, "AD-001", start.Add(-time.Second), expires, "alice", "carol")
 	create(valid)
 	s.eventually("the 2-of-3 Override object admits web-1", func() bool {
 		s.last = s.createPod(pod("web-1"), true)
