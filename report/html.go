@@ -1,10 +1,14 @@
 package report
 
 import (
+	"bytes"
 	_ "embed"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
+	"strings"
 )
 
 // HTML writes one self-contained page for people: summary tiles, bar charts
@@ -49,7 +53,10 @@ type htmlPageData struct {
 	Columns         []htmlColumn
 	Rows            [][]htmlCell
 	Data            []htmlFinding
-	Script          template.JS
+	// DataJS, when set, stands for Data: the findings as a JSON array the
+	// stream wrote itself.
+	DataJS template.JS
+	Script template.JS
 }
 
 var findingColumns = []htmlColumn{
@@ -89,10 +96,11 @@ func (h HTML) Write(w io.Writer, p Policy, results []Result) error {
 	return writeAll(h.Stream(w, p), results)
 }
 
-// Stream keeps each finding's row and chart entry, and only counts the
-// objects; the page is written on Close, since it opens with the totals.
+// Stream writes each finding's table row and chart entry to spools as it
+// comes, and only counts the objects; Close renders the page (it opens with
+// the totals) around them.
 func (HTML) Stream(w io.Writer, p Policy) Stream {
-	return &htmlStream{w: w, d: htmlPageData{
+	return &htmlStream{w: w, rows: newSpool(), data: newSpool(), d: htmlPageData{
 		Title:    "charter report: " + p.Name,
 		Subtitle: fmt.Sprintf("charter %s %s, revision %s", p.Name, p.Version, p.Revision),
 		Columns:  findingColumns,
@@ -104,31 +112,61 @@ func (HTML) Stream(w io.Writer, p Policy) Stream {
 type htmlStream struct {
 	w                                          io.Writer
 	d                                          htmlPageData
+	rows, data                                 *spool // the table's rows; the chart entries, comma-separated
 	objects, denied, warned, findings, errored int
+	err                                        error
 }
 
 func (s *htmlStream) Add(r Result) error {
+	if s.err != nil {
+		return s.err
+	}
 	s.objects++
 	if r.Error != "" {
 		s.errored++
-		s.d.Rows = append(s.d.Rows, errorRow(r))
-		return nil
+		s.err = pageTemplate.ExecuteTemplate(s.rows, "row", errorRow(r))
+		return s.err
 	}
 	if !r.Allowed {
 		s.denied++
 	}
 	for _, v := range byAction(r.Violations) {
-		s.findings++
 		if v.Action == "warn" {
 			s.warned++
 		}
-		s.d.Data = append(s.d.Data, htmlFinding{Article: v.Article, Namespace: r.Namespace, Severity: v.Severity, Action: v.Action})
-		s.d.Rows = append(s.d.Rows, findingRow(r, v))
+		if s.err = pageTemplate.ExecuteTemplate(s.rows, "row", findingRow(r, v)); s.err != nil {
+			return s.err
+		}
+		// Marshal escapes <, > and &: the array cannot end its script element.
+		b, err := json.Marshal(htmlFinding{Article: v.Article, Namespace: r.Namespace, Severity: v.Severity, Action: v.Action})
+		if err != nil {
+			s.err = err
+			return err
+		}
+		if s.findings > 0 {
+			b = append([]byte{','}, b...)
+		}
+		if _, s.err = s.data.Write(b); s.err != nil {
+			return s.err
+		}
+		s.findings++
 	}
 	return nil
 }
 
+// dataMark stands for the chart entries in the rendered page; rowsMark is
+// where the rows go.
+const (
+	dataMark = "\x00charter-findings\x00"
+	rowsMark = "<tbody>\n"
+)
+
 func (s *htmlStream) Close() error {
+	defer s.rows.Close()
+	defer s.data.Close()
+	if s.err != nil {
+		return s.err
+	}
 	s.d.Tiles = []htmlTile{
 		{"objects", "objects", s.objects}, {"denied", "denied", s.denied},
 		{"allowed", "allowed", s.objects - s.denied - s.errored}, {"warnings", "warnings", s.warned}, {"findings", "findings", s.findings},
@@ -136,5 +174,27 @@ func (s *htmlStream) Close() error {
 	if s.errored > 0 {
 		s.d.Tiles = append(s.d.Tiles, htmlTile{"errors", "could not be decided", s.errored})
 	}
-	return pageTemplate.Execute(s.w, s.d)
+	s.d.DataJS = dataMark
+	var page bytes.Buffer
+	if s.err = pageTemplate.Execute(&page, s.d); s.err != nil {
+		return s.err
+	}
+	text := page.String()
+	rowsAt, dataAt := strings.Index(text, rowsMark)+len(rowsMark), strings.Index(text, dataMark)
+	if rowsAt < len(rowsMark) || dataAt < rowsAt {
+		s.err = errors.New("report: the page template lost its table body or data")
+		return s.err
+	}
+	for _, part := range []func() error{
+		func() error { _, err := io.WriteString(s.w, text[:rowsAt]); return err },
+		func() error { _, err := s.rows.WriteTo(s.w); return err },
+		func() error { _, err := io.WriteString(s.w, text[rowsAt:dataAt]+"["); return err },
+		func() error { _, err := s.data.WriteTo(s.w); return err },
+		func() error { _, err := io.WriteString(s.w, "]"+text[dataAt+len(dataMark):]); return err },
+	} {
+		if s.err = part(); s.err != nil {
+			return s.err
+		}
+	}
+	return nil
 }

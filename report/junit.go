@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -47,25 +48,33 @@ func (j JUnit) Write(w io.Writer, p Policy, results []Result) error {
 	return writeAll(j.Stream(w, p), results)
 }
 
-// Stream keeps one test case per object (its name, and the messages of its
-// findings); the document is written on Close, since it opens with the totals.
+// Stream writes each file's test suite once its last object came (results
+// of one file come together; a file whose results come apart is a suite
+// per run), to a spool, since the document opens with the totals; Close
+// writes the totals and copies the suites. Only one file's test cases are
+// in memory at a time.
 func (JUnit) Stream(w io.Writer, p Policy) Stream {
-	return &junitStream{w: w, out: junitSuites{Name: "charter " + p.Name}, index: map[string]int{}}
+	return &junitStream{w: w, out: junitSuites{Name: "charter " + p.Name}, body: newSpool()}
 }
 
 type junitStream struct {
-	w     io.Writer
-	out   junitSuites
-	index map[string]int // suite of each file
+	w    io.Writer
+	out  junitSuites // the totals; Suites stays empty
+	cur  *junitSuite // the suite of the file the last result came from
+	body *spool      // the finished suites, each on its own line
+	err  error
 }
 
 func (s *junitStream) Add(r Result) error {
+	if s.err != nil {
+		return s.err
+	}
 	out := &s.out
-	i, ok := s.index[r.File]
-	if !ok {
-		i = len(out.Suites)
-		s.index[r.File] = i
-		out.Suites = append(out.Suites, junitSuite{Name: r.File})
+	if s.cur == nil || s.cur.Name != r.File {
+		if s.err = s.flush(); s.err != nil {
+			return s.err
+		}
+		s.cur = &junitSuite{Name: r.File}
 	}
 	c := junitCase{Name: fmt.Sprintf("%s #%d", objectName(r), r.Index), ClassName: r.File}
 	var denied, other []string
@@ -80,29 +89,67 @@ func (s *junitStream) Add(r Result) error {
 	switch {
 	case r.Error != "":
 		c.Error = &junitFailure{Message: "could not be decided", Type: "error", Text: r.Error}
-		out.Suites[i].Errors++
+		s.cur.Errors++
 		out.Errors++
 	case !r.Allowed:
 		c.Failure = &junitFailure{Message: fmt.Sprintf("denied by %d article(s)", len(denied)), Type: "deny", Text: strings.Join(denied, "\n")}
-		out.Suites[i].Failures++
+		s.cur.Failures++
 		out.Failures++
 	}
 	c.SystemOut = strings.Join(other, "\n")
-	out.Suites[i].Cases = append(out.Suites[i].Cases, c)
-	out.Suites[i].Tests++
+	s.cur.Cases = append(s.cur.Cases, c)
+	s.cur.Tests++
 	out.Tests++
 	return nil
 }
 
-func (s *junitStream) Close() error {
-	if _, err := io.WriteString(s.w, xml.Header); err != nil {
+// flush writes the current suite to the spool, indented as it sits in the
+// whole document.
+func (s *junitStream) flush() error {
+	if s.cur == nil {
+		return nil
+	}
+	if _, err := io.WriteString(s.body, "\n"); err != nil {
 		return err
 	}
-	enc := xml.NewEncoder(s.w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(s.out); err != nil {
-		return err
-	}
-	_, err := io.WriteString(s.w, "\n")
+	enc := xml.NewEncoder(s.body)
+	enc.Indent("  ", "  ")
+	err := enc.EncodeElement(s.cur, xml.StartElement{Name: xml.Name{Local: "testsuite"}})
+	s.cur = nil
 	return err
+}
+
+// Close writes the document: the bytes of encoding it whole.
+func (s *junitStream) Close() error {
+	defer s.body.Close()
+	if s.err != nil {
+		return s.err
+	}
+	if s.err = s.flush(); s.err != nil {
+		return s.err
+	}
+	var head bytes.Buffer
+	head.WriteString(xml.Header)
+	enc := xml.NewEncoder(&head)
+	enc.Indent("", "  ")
+	if s.err = enc.Encode(s.out); s.err != nil {
+		return s.err
+	}
+	doc := head.String()
+	if s.body.Len() > 0 {
+		doc = strings.TrimSuffix(doc, "</testsuites>")
+	}
+	if _, s.err = io.WriteString(s.w, doc); s.err != nil {
+		return s.err
+	}
+	if s.body.Len() > 0 {
+		if _, s.err = s.body.WriteTo(s.w); s.err != nil {
+			return s.err
+		}
+		if _, s.err = io.WriteString(s.w, "\n</testsuites>"); s.err != nil {
+			return s.err
+		}
+	}
+	_, s.err = io.WriteString(s.w, "\n")
+	return s.err
 }

@@ -11,8 +11,8 @@ import (
 // Stream renders results one at a time, as a scan decides them: Add each
 // result in order, then Close once to finish the document. No stream keeps
 // a Result: text, json and sarif write each one as it comes; junit, html
-// and policyreport, whose documents open with totals, keep only what they
-// print of it (the findings and a few names per object).
+// and policyreport, whose documents open with totals, write what they print
+// of it to a spool (memory, then a temporary file) and copy it on Close.
 type Stream interface {
 	Add(r Result) error
 	Close() error
@@ -86,6 +86,41 @@ func (s *arrayStream) add(v any) error {
 	s.buf.Truncate(s.buf.Len() - 1) // Encode's newline
 	s.n++
 	_, s.err = s.w.Write(s.buf.Bytes())
+	return s.err
+}
+
+// addSplit adds v, writing fill in place of the empty array of its field
+// key (v's last field of that name): for an element whose array is itself
+// streamed.
+func (s *arrayStream) addSplit(v any, key string, fill func(io.Writer) error) error {
+	if s.err != nil {
+		return s.err
+	}
+	s.buf.Reset()
+	if s.n == 0 {
+		s.buf.WriteString(s.head + "[\n" + s.indent)
+	} else {
+		s.buf.WriteString(",\n" + s.indent)
+	}
+	if s.err = s.enc.Encode(v); s.err != nil {
+		return s.err
+	}
+	s.buf.Truncate(s.buf.Len() - 1) // Encode's newline
+	s.n++
+	text, mark := s.buf.Bytes(), []byte(`"`+key+`": []`)
+	at := bytes.LastIndex(text, mark)
+	if at < 0 {
+		s.err = fmt.Errorf("report: no empty %q array to fill", key)
+		return s.err
+	}
+	split := at + len(mark) - len("[]")
+	if _, s.err = s.w.Write(text[:split]); s.err != nil {
+		return s.err
+	}
+	if s.err = fill(s.w); s.err != nil {
+		return s.err
+	}
+	_, s.err = s.w.Write(text[split+len("[]"):])
 	return s.err
 }
 

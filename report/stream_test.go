@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"strings"
@@ -44,14 +45,14 @@ func streamResults(n int) []Result {
 	return rs
 }
 
-// TestStreamsEncodeAsWholeDocuments: json, sarif and policyreport written
+// TestStreamsEncodeAsWholeDocuments: json, sarif, policyreport and junit written
 // one result at a time are byte for byte the document encoded at once
 // (decoded into its types and encoded again), for no, one and many
 // results, with messages that hold quotes, markup and "results: []".
 func TestStreamsEncodeAsWholeDocuments(t *testing.T) {
 	for _, n := range []int{0, 1, 2, 25} {
 		rs := streamResults(n)
-		for _, format := range []string{"json", "sarif", "policyreport"} {
+		for _, format := range []string{"json", "sarif", "policyreport", "junit"} {
 			t.Run(fmt.Sprintf("%s/%d", format, n), func(t *testing.T) {
 				w, err := New(format, false)
 				if err != nil {
@@ -96,6 +97,22 @@ func TestStreamsEncodeAsWholeDocuments(t *testing.T) {
 						t.Fatalf("sarif = %+v, want %d results", doc, findings)
 					}
 					whole = encodeWhole(t, doc)
+				case "junit":
+					var doc junitSuites
+					if err := xml.Unmarshal(b.Bytes(), &doc); err != nil {
+						t.Fatalf("%v\n%s", err, b.String())
+					}
+					if doc.Tests != n || len(doc.Suites) != (n+2)/3 {
+						t.Fatalf("junit: %d tests in %d suites, want %d in %d", doc.Tests, len(doc.Suites), n, (n+2)/3)
+					}
+					var e bytes.Buffer
+					e.WriteString(xml.Header)
+					enc := xml.NewEncoder(&e)
+					enc.Indent("", "  ")
+					if err := enc.Encode(doc); err != nil {
+						t.Fatal(err)
+					}
+					whole = e.String() + "\n"
 				case "policyreport":
 					var doc struct {
 						Items []*prReport `json:"items"`

@@ -10,8 +10,8 @@ import (
 	"github.com/charter-dev/charter/report/reporttest"
 )
 
-// undecided is an object whose decision failed, between a denied and an
-// allowed one.
+// undecided is an object whose decision failed, in a file after a denied
+// and an allowed one.
 var undecided = Result{File: "b.yaml", Index: 2, Line: 7, APIVersion: "v1", Kind: "ConfigMap", Namespace: "shop", Name: "cm",
 	Error: "evaluate: charter/articles/e_1.rego:29: eval_conflict_error: object keys must be unique"}
 
@@ -22,7 +22,7 @@ func writeUndecided(t *testing.T, format string) string {
 		t.Fatal(err)
 	}
 	var b bytes.Buffer
-	if err := w.Write(&b, policy, []Result{results[0], undecided, results[1]}); err != nil {
+	if err := w.Write(&b, policy, []Result{results[0], results[1], undecided}); err != nil {
 		t.Fatal(err)
 	}
 	return b.String()
@@ -50,7 +50,7 @@ func TestUndecidedInEveryFormat(t *testing.T) {
 		if err := json.Unmarshal([]byte(writeUndecided(t, "json")), &doc); err != nil {
 			t.Fatal(err)
 		}
-		r := doc.Results[1]
+		r := doc.Results[2]
 		if len(doc.Results) != 3 || r["name"] != "cm" || r["allowed"] != false || r["error"] != undecided.Error || r["line"] != 7.0 {
 			t.Errorf("json result = %v", r)
 		}
