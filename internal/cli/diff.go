@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/charter-dev/charter/charter"
@@ -154,14 +155,19 @@ func diffCluster(cmd *cobra.Command, o clusterOptions, oldE, newE *engine.Engine
 	if err != nil {
 		return badInput(err)
 	}
+	return diffLive(cmd.Context(), c, o, oldE, newE, d, cmd.ErrOrStderr())
+}
+
+// diffLive is diffCluster on a connected cluster.
+func diffLive(ctx context.Context, c *cluster, o clusterOptions, oldE, newE *engine.Engine, d *report.Diff, stderr io.Writer) error {
 	// As audit scan: the cluster queries of both sides read the cluster's objects.
-	es, err := liveClusterDataAll(cmd.Context(), c, o.ChunkSize, cmd.ErrOrStderr(), oldE, newE)
+	es, err := liveClusterDataAll(ctx, c, o.ChunkSize, stderr, oldE, newE)
 	if err != nil {
 		return badInput(err)
 	}
 	oldE, newE = es[0], es[1]
 	kinds, all := scanKinds(oldE, newE)
-	sc := &clusterScan{cluster: c, kinds: kinds, all: all, namespace: o.Namespace, chunk: o.ChunkSize, progress: newProgress(cmd.ErrOrStderr()),
+	sc := &clusterScan{cluster: c, kinds: kinds, all: all, namespace: o.Namespace, chunk: o.ChunkSize, progress: newProgress(stderr),
 		visit: func(ctx context.Context, r apiResource, u *unstructured.Unstructured) (bool, error) {
 			old, err := decideLive(ctx, oldE, r, u)
 			if err != nil {
@@ -178,7 +184,7 @@ func diffCluster(cmd *cobra.Command, o clusterOptions, oldE, newE *engine.Engine
 			}
 			return changed && ch.Change == report.NewlyDenied, nil
 		}}
-	if err := sc.run(cmd.Context()); err != nil {
+	if err := sc.run(ctx); err != nil {
 		return badInput(err)
 	}
 	return nil
