@@ -16,7 +16,7 @@ func (c *nCond) holds(s scope) bool {
 		return c.cluster.holds(s)
 	case c.leaf != nil && c.leaf.Op == "absent":
 		found := false
-		s.resolve(&c.leaf.Path, func(_ string, v ast.Value) bool {
+		s.values(&c.leaf.Path, func(v ast.Value) bool {
 			found = !isNull(v)
 			return !found
 		})
@@ -32,7 +32,7 @@ func (c *nCond) holds(s scope) bool {
 		}
 		test := c.tester(s)
 		found := false
-		s.resolve(c.over, func(_ string, v ast.Value) bool {
+		s.values(c.over, func(v ast.Value) bool {
 			found = test(v)
 			return !found
 		})

@@ -3,6 +3,8 @@ package engine
 import (
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	programv1 "github.com/charter-dev/charter/program/v1"
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -33,11 +35,35 @@ type elem struct {
 
 func get(v ast.Value, key string) ast.Value {
 	if o, ok := v.(ast.Object); ok {
-		if t := o.Get(ast.StringTerm(key)); t != nil {
+		if t := o.Get(keyTerm(key)); t != nil {
 			return t.Value
 		}
 	}
 	return nil
+}
+
+// keyTerms holds the string term of each field name the native evaluator
+// looks up (the program's path steps and fixed names: a bounded set), so
+// a lookup does not allocate one; it was two in five allocations of a
+// decision.
+var (
+	keyTerms     sync.Map // string -> *ast.Term
+	keyTermCount atomic.Int32
+)
+
+const maxKeyTerms = 4096
+
+func keyTerm(key string) *ast.Term {
+	if t, ok := keyTerms.Load(key); ok {
+		return t.(*ast.Term)
+	}
+	t := ast.StringTerm(key)
+	if keyTermCount.Load() < maxKeyTerms {
+		if _, loaded := keyTerms.LoadOrStore(key, t); !loaded {
+			keyTermCount.Add(1)
+		}
+	}
+	return t
 }
 
 // getPath is object.get(v, path, nil) over objects only.
@@ -295,7 +321,7 @@ func (s scope) root(name programv1.Root) (ast.Value, string, bool) {
 // and of the update operators.
 func (s scope) valueSet(p *programv1.Path) ast.Set {
 	out := ast.NewSet()
-	s.resolve(p, func(_ string, v ast.Value) bool {
+	s.values(p, func(v ast.Value) bool {
 		out.Add(ast.NewTerm(v))
 		return true
 	})
@@ -309,28 +335,41 @@ func (s scope) resolve(p *programv1.Path, visit func(path string, v ast.Value) b
 	if !ok || v == nil {
 		return
 	}
-	walk(v, base, "", p.Steps, visit)
+	walk(v, base, "", p.Steps, true, visit)
+}
+
+// values is resolve for callers that need no path: it walks the same
+// steps to the same values without building the path strings (most
+// conditions hold or not without ever naming where).
+func (s scope) values(p *programv1.Path, visit func(v ast.Value) bool) {
+	v, _, ok := s.root(p.Root)
+	if !ok || v == nil {
+		return
+	}
+	walk(v, "", "", p.Steps, false, func(_ string, v ast.Value) bool { return visit(v) })
 }
 
 // walk mirrors condition.go's resolve: static steps accumulate in static,
-// wildcard steps flush it into the path and iterate.
-func walk(v ast.Value, base, static string, segs []programv1.Step, visit func(string, ast.Value) bool) bool {
+// wildcard steps flush it into the path and iterate. Unless named, no path
+// string is built and visit gets "".
+func walk(v ast.Value, base, static string, segs []programv1.Step, named bool, visit func(string, ast.Value) bool) bool {
 	for i, st := range segs {
 		switch st.Kind {
 		case programv1.StepField:
 			if v = get(v, st.Name); v == nil {
 				return true
 			}
-			static += st.Text
 		case programv1.StepIndex:
 			arr, ok := v.(*ast.Array)
 			if !ok || st.Index >= arr.Len() {
 				return true
 			}
 			v = arr.Elem(st.Index).Value
-			static += st.Text
 		case programv1.StepAll, programv1.StepGlob:
-			path := flush(base, static)
+			path := ""
+			if named {
+				path = flush(base, static)
+			}
 			cont := true
 			each(v, func(k, x ast.Value) bool {
 				if st.Kind == programv1.StepGlob {
@@ -339,11 +378,21 @@ func walk(v ast.Value, base, static string, segs []programv1.Step, visit func(st
 						return true
 					}
 				}
-				cont = walk(x, step(path, k), "", segs[i+1:], visit)
+				child := ""
+				if named {
+					child = step(path, k)
+				}
+				cont = walk(x, child, "", segs[i+1:], named, visit)
 				return cont
 			})
 			return cont
 		}
+		if named {
+			static += st.Text
+		}
+	}
+	if !named {
+		return visit("", v)
 	}
 	return visit(flush(base, static), v)
 }
