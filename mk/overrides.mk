@@ -1,4 +1,5 @@
-# Council overrides: the document parser, the verifier, and native-vs-Rego
+# Council overrides: the document parser, the verifier, the choice between
+# versions of one id (NewSet), and native-vs-Rego
 # agreement on applying verified overrides, under the Go fuzzer.
 
 .PHONY: fuzz-overrides
@@ -6,6 +7,7 @@
 fuzz-overrides:
 	$(GO) test ./overrides $(FUZZFLAGS) -fuzz '^FuzzParse$$'
 	$(GO) test ./overrides $(FUZZFLAGS) -fuzz '^FuzzVerify$$'
+	$(GO) test ./overrides $(FUZZFLAGS) -fuzz '^FuzzNewSet$$'
 	$(GO) test ./engine $(FUZZFLAGS) -fuzz '^FuzzOverridesNativeMatchesOPA$$'
 
 fuzz:: fuzz-overrides

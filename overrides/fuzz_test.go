@@ -96,3 +96,90 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// FuzzNewSet: of any verified versions of a few ids, in any order, NewSet
+// keeps at most one per id, the one with the latest notBefore, and only
+// when no other version with that notBefore says something else; every
+// other version is dropped once, superseded or in conflict; and the outcome
+// does not depend on the order of the list.
+func FuzzNewSet(f *testing.F) {
+	f.Add([]byte{0, 0, 0, 0, 0, 0})
+	f.Add([]byte{0, 1, 0, 0, 0, 1, 1, 0, 1})
+	f.Add([]byte{0, 2, 0, 0, 2, 1, 0, 1, 0, 2, 3, 3})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var list []*Verified
+		for i := 0; i+2 < len(data) && len(list) < 12; i += 3 {
+			id, nb, variant := data[i]%3, int64(data[i+1]%4), data[i+2]%3
+			list = append(list, &Verified{
+				ID: string(rune('a' + id)), Charter: "shop", Articles: []string{"AD-001"},
+				Scope:  Scope{Namespace: "shop", Kind: "Pod", Name: []string{"web-*", "web-1", "*"}[variant]},
+				Reason: "r", Requester: "q", NotBeforeNs: nb, ExpiresNs: 10,
+			})
+		}
+		set, dropped := NewSet(list)
+		inSet := map[string]*Verified{}
+		for i, v := range set {
+			if i > 0 && set[i-1].ID >= v.ID {
+				t.Fatalf("set not sorted by id, or two of one id: %v", set)
+			}
+			inSet[v.ID] = v
+		}
+		droppedOnce := map[*Verified]Check{}
+		for _, d := range dropped {
+			if _, twice := droppedOnce[d.Verified]; twice {
+				t.Fatalf("%v dropped twice", d.Verified)
+			}
+			droppedOnce[d.Verified] = d.Check
+		}
+		for _, v := range list {
+			latest, conflict := v.NotBeforeNs, false
+			for _, o := range list {
+				if o.ID == v.ID && o.NotBeforeNs > latest {
+					latest = o.NotBeforeNs
+				}
+			}
+			for _, o := range list {
+				if o.ID == v.ID && o.NotBeforeNs == latest && o.Scope.Name != firstAt(list, v.ID, latest).Scope.Name {
+					conflict = true
+				}
+			}
+			check, wasDropped := droppedOnce[v]
+			kept := inSet[v.ID]
+			switch {
+			case v.NotBeforeNs < latest:
+				if check != CheckSuperseded {
+					t.Fatalf("%s at %d beside a version at %d: %q, want superseded", v.ID, v.NotBeforeNs, latest, check)
+				}
+			case conflict:
+				if check != CheckConflict || kept != nil {
+					t.Fatalf("%s: conflicting newest versions: dropped %q, kept %v", v.ID, check, kept)
+				}
+			case wasDropped || kept == nil || !same(kept, v):
+				t.Fatalf("%s: the newest version, alone or with identical copies, not kept: dropped %q, kept %v", v.ID, check, kept)
+			}
+		}
+		rev := append([]*Verified(nil), list...)
+		for i, j := 0, len(rev)-1; i < j; i, j = i+1, j-1 {
+			rev[i], rev[j] = rev[j], rev[i]
+		}
+		again, droppedAgain := NewSet(rev)
+		if len(again) != len(set) || len(droppedAgain) != len(dropped) {
+			t.Fatalf("order changed the outcome: %d kept, %d dropped; reversed %d, %d", len(set), len(dropped), len(again), len(droppedAgain))
+		}
+		for i := range set {
+			if !same(set[i], again[i]) {
+				t.Fatalf("order changed the version kept of %s", set[i].ID)
+			}
+		}
+	})
+}
+
+// firstAt is the first version of id with notBefore nb in list.
+func firstAt(list []*Verified, id string, nb int64) *Verified {
+	for _, v := range list {
+		if v.ID == id && v.NotBeforeNs == nb {
+			return v
+		}
+	}
+	return nil
+}
