@@ -25,7 +25,8 @@ func (d preferredDiscovery) ServerPreferredResources() ([]*metav1.APIResourceLis
 }
 
 // fakeCluster serves the kinds examples/charters/cluster-data.yaml matches
-// and reads, holding objects, through client-go's fake clients.
+// and reads, and ConfigMaps, holding objects, through client-go's fake
+// clients.
 func fakeCluster(objects ...map[string]any) *cluster {
 	type kind struct {
 		gv, resource, kind string
@@ -36,6 +37,7 @@ func fakeCluster(objects ...map[string]any) *cluster {
 		{"v1", "persistentvolumeclaims", "PersistentVolumeClaim", true},
 		{"networking.k8s.io/v1", "ingresses", "Ingress", true}, {"storage.k8s.io/v1", "storageclasses", "StorageClass", false},
 		{"policy/v1", "poddisruptionbudgets", "PodDisruptionBudget", true}, {"apps/v1", "deployments", "Deployment", true},
+		{"v1", "configmaps", "ConfigMap", true},
 	}
 	listKinds := map[schema.GroupVersionResource]string{}
 	byGV := map[string]*metav1.APIResourceList{}

@@ -212,9 +212,10 @@ func (r *reportRun) scanCluster(ctx context.Context, c *cluster, o clusterOption
 		visit: func(ctx context.Context, ar apiResource, u *unstructured.Unstructured) (bool, error) {
 			res, err := decideLive(ctx, e, ar, u)
 			if err != nil {
-				return false, err
+				// In the report like a decision; the scan goes on and exits 2.
+				res = report.Result{File: apiPath(ar, u), APIVersion: u.GetAPIVersion(), Kind: ar.kind, Namespace: u.GetNamespace(), Name: u.GetName(), Error: err.Error()}
 			}
-			return !res.Allowed, r.add(res)
+			return !res.Allowed && res.Error == "", r.add(res)
 		}}
 	// The report of what was read is completed even when a list fails.
 	err := sc.run(ctx)
