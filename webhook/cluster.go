@@ -72,9 +72,9 @@ type ClusterData struct {
 	log *slog.Logger
 
 	mu     sync.Mutex
-	stores map[string]*kindStore                  // by storeKey
-	total  int                                    // objects held, all stores
-	gvrs   map[string]schema.GroupVersionResource // discovery answers, by "group/resource" or kind
+	stores map[string]*kindStore                    // by storeKey
+	total  int                                      // objects held, all stores
+	gvrs   map[string][]schema.GroupVersionResource // discovery answers, by kind and its resources
 }
 
 // NewClusterData returns an empty cache; bundles fill it as they activate.
@@ -97,7 +97,7 @@ func NewClusterData(o ClusterDataOptions) (*ClusterData, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &ClusterData{o: o, log: o.Logger, stores: map[string]*kindStore{}, gvrs: map[string]schema.GroupVersionResource{}}, nil
+	return &ClusterData{o: o, log: o.Logger, stores: map[string]*kindStore{}, gvrs: map[string][]schema.GroupVersionResource{}}, nil
 }
 
 // kindStore holds the projected objects of one resource of a kind for one

@@ -5,14 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 
+	"github.com/charter-dev/charter/compiler"
 	"github.com/charter-dev/charter/engine"
 	"github.com/charter-dev/charter/internal/manifest"
+	"github.com/charter-dev/charter/webhook"
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/client-go/discovery"
 )
 
 // dataOptions is --data: the objects of the cluster that cluster queries
@@ -133,52 +136,93 @@ func liveClusterData(ctx context.Context, c *cluster, e *engine.Engine, chunk in
 }
 
 // liveClusterDataAll is liveClusterData for several engines (charter diff's
-// old and new policy): the kinds of all of them listed once.
+// old and new policy). Each engine reads what the webhook's cache reads for
+// its bundle (webhook.ServedClusterDataResources: the built-in resource of
+// a kind and the group and plural of each custom kind of that name it
+// declares, not every group serving the kind name), and of objects with
+// one namespace and name the built-in resource's counts, as at admission. A
+// resource several engines read is listed once.
 func liveClusterDataAll(ctx context.Context, c *cluster, chunk int64, warn io.Writer, es ...*engine.Engine) ([]*engine.Engine, error) {
-	kinds := clusterKinds(es)
-	if len(kinds) == 0 {
+	if len(clusterKinds(es)) == 0 {
 		return es, nil
 	}
-	want := map[string]bool{}
-	for _, k := range kinds {
-		want[k] = true
-	}
-	res, err := c.resources(want, false, false, warn)
-	if err != nil {
-		return nil, err
-	}
-	found := sets.New[string]()
-	var objects []map[string]any
-	for _, r := range res {
-		found.Insert(r.kind)
-		opts := metav1.ListOptions{Limit: chunk}
-		for {
-			page, err := c.dyn.Resource(r.gvr).List(ctx, opts)
-			if err != nil {
-				return nil, fmt.Errorf("cluster data: list %s: %w", r, err)
-			}
-			for i := range page.Items {
-				obj := page.Items[i].Object
-				obj["apiVersion"], obj["kind"] = r.gvr.GroupVersion().String(), r.kind
-				objects = append(objects, obj)
-			}
-			if opts.Continue = page.GetContinue(); opts.Continue == "" {
-				break
-			}
+	lists, derr := c.disc.ServerPreferredResources()
+	if derr != nil {
+		var partial *discovery.ErrGroupDiscoveryFailed
+		if !errors.As(derr, &partial) || len(lists) == 0 {
+			return nil, fmt.Errorf("discovery: %w", derr)
 		}
+		fmt.Fprintf(warn, "charter: discovery: %v (reading cluster data from the groups that answered)\n", derr)
 	}
-	if missing := sets.List(sets.New(kinds...).Difference(found)); len(missing) > 0 {
-		sort.Strings(missing)
-		return nil, fmt.Errorf("cluster data: the cluster serves no kind %s that the articles' cluster queries read", strings.Join(missing, ", "))
-	}
-	doc := engine.ClusterDocument(objects)
+	listed := map[kindResource][]map[string]any{}
 	out := make([]*engine.Engine, len(es))
 	for i, e := range es {
-		de, err := e.WithClusterData(ctx, doc)
+		var custom []compiler.CustomKind
+		if b := e.Bundle(); b != nil {
+			custom = b.Info.CustomKinds
+		}
+		var objects []map[string]any
+		for _, kind := range e.ClusterKinds() {
+			gvrs, unserved, err := webhook.ServedClusterDataResources(kind, custom, lists, derr)
+			if err != nil {
+				return nil, fmt.Errorf("cluster data: %w", err)
+			}
+			if len(unserved) > 0 {
+				fmt.Fprintf(warn, "charter: cluster data: kind %s: %s (no objects read there)\n", kind, strings.Join(unserved, "; "))
+			}
+			seen := sets.New[[2]string]()
+			for _, gvr := range gvrs { // built-in first: its object wins a clash
+				r := kindResource{kind: kind, gvr: gvr}
+				objs, ok := listed[r]
+				if !ok {
+					if objs, err = c.listAll(ctx, r, chunk); err != nil {
+						return nil, err
+					}
+					listed[r] = objs
+				}
+				for _, obj := range objs {
+					meta, _ := obj["metadata"].(map[string]any)
+					ns, _ := meta["namespace"].(string)
+					name, _ := meta["name"].(string)
+					if k := [2]string{ns, name}; !seen.Has(k) {
+						seen.Insert(k)
+						objects = append(objects, obj)
+					}
+				}
+			}
+		}
+		de, err := e.WithClusterData(ctx, engine.ClusterDocument(objects))
 		if err != nil {
 			return nil, err
 		}
 		out[i] = de
 	}
 	return out, nil
+}
+
+// kindResource is a resource that cluster queries read a kind from.
+type kindResource struct {
+	kind string
+	gvr  schema.GroupVersionResource
+}
+
+// listAll lists every object of r, a page at a time, each with r's
+// apiVersion and kind.
+func (c *cluster) listAll(ctx context.Context, r kindResource, chunk int64) ([]map[string]any, error) {
+	var objects []map[string]any
+	opts := metav1.ListOptions{Limit: chunk}
+	for {
+		page, err := c.dyn.Resource(r.gvr).List(ctx, opts)
+		if err != nil {
+			return nil, fmt.Errorf("cluster data: list %s: %w", apiResource{gvr: r.gvr}, err)
+		}
+		for i := range page.Items {
+			obj := page.Items[i].Object
+			obj["apiVersion"], obj["kind"] = r.gvr.GroupVersion().String(), r.kind
+			objects = append(objects, obj)
+		}
+		if opts.Continue = page.GetContinue(); opts.Continue == "" {
+			return objects, nil
+		}
+	}
 }
