@@ -76,8 +76,8 @@ func shippedClusterDataRBAC(t *testing.T) *rest.Config {
 	return cfg
 }
 
-// clusterDataWebhook serves the cluster-data example with --cluster-data
-// over cfg, the way `charter webhook serve --cluster-data` does.
+// clusterDataWebhook serves a charter (the cluster-data example) with
+// --cluster-data over cfg, the way `charter webhook serve --cluster-data` does.
 type clusterDataWebhook struct {
 	url, readyz string
 	ca          []byte
@@ -85,7 +85,7 @@ type clusterDataWebhook struct {
 	done        chan error
 }
 
-func newClusterDataServer(t *testing.T, cfg *rest.Config, syncTimeout time.Duration) (*webhook.Server, []byte, error) {
+func newClusterDataServer(t *testing.T, cfg *rest.Config, charterPath string, syncTimeout time.Duration) (*webhook.Server, []byte, error) {
 	t.Helper()
 	dir := t.TempDir()
 	b, err := certs.Generate(certs.Options{Service: "charter-webhook", Namespace: "charter"})
@@ -115,7 +115,7 @@ func newClusterDataServer(t *testing.T, cfg *rest.Config, syncTimeout time.Durat
 		t.Fatal(err)
 	}
 	s, err := webhook.New(context.Background(), webhook.Options{
-		BundlePath: clusterDataCharter,
+		BundlePath: charterPath,
 		CertFile:   filepath.Join(dir, certs.CertFile), KeyFile: filepath.Join(dir, certs.KeyFile),
 		Audit: audit.Discard, Timeout: 25 * time.Second, Logger: log,
 		ExcludeNamespaces: append([]string{"charter"}, webhook.DefaultExcludeNamespaces...),
@@ -124,9 +124,9 @@ func newClusterDataServer(t *testing.T, cfg *rest.Config, syncTimeout time.Durat
 	return s, b.CA, err
 }
 
-func startClusterDataWebhook(t *testing.T, cfg *rest.Config) *clusterDataWebhook {
+func startClusterDataWebhook(t *testing.T, cfg *rest.Config, charterPath string) *clusterDataWebhook {
 	t.Helper()
-	s, ca, err := newClusterDataServer(t, cfg, 2*time.Minute)
+	s, ca, err := newClusterDataServer(t, cfg, charterPath, 2*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +187,7 @@ func (s *scenario) eventuallyAdmitted(what string, create func(opts metav1.Creat
 func TestClusterDataWebhook(t *testing.T) {
 	s := newScenario(t, "cluster-data")
 	cfg := shippedClusterDataRBAC(t)
-	w := startClusterDataWebhook(t, cfg)
+	w := startClusterDataWebhook(t, cfg, clusterDataCharter)
 	if code, body := w.ready(t); code != http.StatusOK {
 		t.Fatalf("readyz after the kinds synced: %d %s", code, body)
 	}
@@ -323,7 +323,7 @@ func TestClusterDataWithoutRBAC(t *testing.T) {
 	needCluster(t)
 	cfg := env.RestConfig()
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:default:no-rbac"}
-	_, _, err := newClusterDataServer(t, cfg, 5*time.Second)
+	_, _, err := newClusterDataServer(t, cfg, clusterDataCharter, 5*time.Second)
 	if err == nil {
 		t.Fatal("the webhook started on a bundle whose kinds it may not list")
 	}
