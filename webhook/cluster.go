@@ -119,7 +119,8 @@ type kindStore struct {
 	val      ast.Value                       // cached whole kind; nil when changed
 	over     string                          // why the kind is not held (the bound), "" when it is
 	retry    *time.Timer
-	released bool // no view reads it: it never starts again
+	released bool                       // no view reads it: it never starts again
+	events   cache.ResourceEventHandler // the last informer's handlers (a test replays a stopped one's late events)
 }
 
 // metadataOnly reports whether paths (from the candidate object) read
@@ -243,15 +244,23 @@ func (s *kindStore) startLocked() error {
 	if s.metadata {
 		watch = s.cd.o.Informers.WatchMetadata
 	}
-	inf, stop, err := watch(s.gvr, s.transform, cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { s.put(obj) },
-		UpdateFunc: func(_, obj any) { s.put(obj) },
-		DeleteFunc: s.delete,
-	})
+	// The handlers act only while this start's informer is the store's:
+	// a late event of an informer stopped by an overflow (or a release)
+	// would otherwise put an object the next informer's list never
+	// deletes, or delete one it holds (review finding). inf is set below,
+	// with s.mu held as it is here; the handlers read it under s.mu.
+	var inf cache.SharedIndexInformer
+	current := func() bool { return inf != nil && s.inf == inf }
+	events := cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { s.put(current, obj) },
+		UpdateFunc: func(_, obj any) { s.put(current, obj) },
+		DeleteFunc: func(obj any) { s.delete(current, obj) },
+	}
+	inf, stop, err := watch(s.gvr, s.transform, events)
 	if err != nil {
 		return err
 	}
-	s.inf, s.stop = inf, stop
+	s.inf, s.stop, s.events = inf, stop, events
 	return nil
 }
 
@@ -286,7 +295,9 @@ func (s *kindStore) transform(obj any) (any, error) {
 	return &unstructured.Unstructured{Object: kept}, nil
 }
 
-func (s *kindStore) put(obj any) {
+// put stores obj, an event of the informer current (called with s.mu held)
+// says is the store's.
+func (s *kindStore) put(current func() bool, obj any) {
 	u, ok := obj.(*unstructured.Unstructured)
 	if !ok {
 		return
@@ -298,7 +309,7 @@ func (s *kindStore) put(obj any) {
 	}
 	ns, name := u.GetNamespace(), u.GetName()
 	s.mu.Lock()
-	if s.over != "" || s.inf == nil {
+	if s.over != "" || !current() {
 		s.mu.Unlock()
 		return
 	}
@@ -318,7 +329,9 @@ func (s *kindStore) put(obj any) {
 	}
 }
 
-func (s *kindStore) delete(obj any) {
+// delete removes obj, an event of the informer current (called with s.mu
+// held) says is the store's.
+func (s *kindStore) delete(current func() bool, obj any) {
 	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = d.Obj
 	}
@@ -328,6 +341,10 @@ func (s *kindStore) delete(obj any) {
 	}
 	ns, name := u.GetNamespace(), u.GetName()
 	s.mu.Lock()
+	if !current() {
+		s.mu.Unlock()
+		return
+	}
 	_, had := s.objs[ns][name]
 	if had {
 		delete(s.objs[ns], name)

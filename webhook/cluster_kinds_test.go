@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -180,5 +181,67 @@ func TestClusterDataRetryAfterRelease(t *testing.T) {
 	}
 	if got := f.cd.Objects(); got != 0 {
 		t.Errorf("released stores still count %d objects", got)
+	}
+}
+
+// TestClusterDataStaleInformerEvent: after a kind dropped over the bound is
+// listed again by a retry, a late event of the stopped informer must not
+// change the store. put checked only that some informer ran, so a late add
+// put an object the new informer's list never deletes (here: one deleted
+// from the cluster meanwhile), which then decided cluster queries, and a
+// late delete removed one the new informer holds (review finding).
+func TestClusterDataStaleInformerEvent(t *testing.T) {
+	f := newClusterFixtureWith(t, ClusterDataOptions{MaxObjects: 2, Retry: time.Hour}, storageClass("a"), storageClass("b"), storageClass("c"))
+	s := &kindStore{cd: f.cd, kind: "StorageClass", key: "stale", gvr: storageClasses, refs: 1}
+	f.cd.mu.Lock()
+	f.cd.stores[s.key] = s
+	f.cd.mu.Unlock()
+	t.Cleanup(func() { f.cd.releaseStores(map[string][]*kindStore{"StorageClass": {s}}) })
+	if err := s.ensure(); err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	stale := s.events
+	s.mu.Unlock()
+	eventuallyMsg(t, "three StorageClasses pass the bound of two", func() (bool, string) {
+		why := s.unavailable()
+		return strings.Contains(why, "bound of 2"), why
+	})
+
+	f.remove(t, storageClasses, "", "c")
+	s.retryNow() // the timer would, in an hour
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := s.waitFirstSync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if why := s.unavailable(); why != "" {
+		t.Fatalf("not held after the retry: %s", why)
+	}
+
+	late := func(u *unstructured.Unstructured) any {
+		o, err := s.transform(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	stale.OnAdd(late(storageClass("c")), false)
+	stale.OnUpdate(late(storageClass("c")), late(storageClass("c")))
+	stale.OnDelete(late(storageClass("a")))
+
+	names := map[string]bool{}
+	if byNS, _ := s.value().(ast.Object); byNS != nil {
+		if cluster := byNS.Get(ast.StringTerm("")); cluster != nil {
+			for _, k := range cluster.Value.(ast.Object).Keys() {
+				names[string(k.Value.(ast.String))] = true
+			}
+		}
+	}
+	if want := map[string]bool{"a": true, "b": true}; !maps.Equal(names, want) {
+		t.Errorf("after late events of the stopped informer the store holds %v, want %v (the cluster's)", names, want)
+	}
+	if got := f.cd.Objects(); got != 2 {
+		t.Errorf("the cache counts %d objects, want 2", got)
 	}
 }
