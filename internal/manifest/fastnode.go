@@ -14,13 +14,15 @@ import (
 // the value go-yaml v2 (kubectl's YAML 1.1 reading, through
 // sigs.k8s.io/yaml) gives it: yes/no/on/off are booleans, 0x1F and 017
 // integers, 1_000 a thousand. ok is false for whatever it does not read
-// exactly as v2 would (explicit tags, directives, aliases, merge keys,
-// binary integers, keys that are not strings, and everything fastObject
-// refuses); the caller then tries fastObject, then kubectl's own path.
+// exactly as v2 would (explicit tags, directives, comments after the
+// leading lines, aliases, merge keys, binary integers, keys that are not
+// strings, and everything fastObject refuses); the caller then tries
+// fastObject, then kubectl's own path.
 //
 // TestFastObjectMatchesKubectl and FuzzFastObject hold it to kubectl's path.
 func nodeObject(doc []byte) (map[string]any, *yaml.Node, bool) {
-	if bytes.IndexByte(doc, '!') >= 0 || doc[0] == '%' || bytes.Contains(doc, []byte("\n%")) {
+	if bytes.IndexByte(doc, '!') >= 0 || doc[0] == '%' || bytes.Contains(doc, []byte("\n%")) ||
+		bytes.IndexByte(doc[leadingComments(doc):], '#') >= 0 {
 		return nil, nil, false
 	}
 	var root yaml.Node
@@ -40,6 +42,29 @@ func nodeObject(doc []byte) (map[string]any, *yaml.Node, bool) {
 		return nil, nil, false
 	}
 	return obj, top, true
+}
+
+// leadingComments is the length of doc's leading lines that are blank,
+// whole-line comments or a "---" marker (helm's "# Source: ..." lines).
+// yaml.v3 scans comments where go-yaml v2 skips them; past those leading
+// lines a document holding "#" anywhere is left to fastObject (go-yaml v2,
+// kubectl's own parser), so no comment can make the two parsers disagree
+// about the object's structure.
+func leadingComments(doc []byte) int {
+	off := 0
+	for off < len(doc) {
+		line := doc[off:]
+		end := bytes.IndexByte(line, '\n')
+		if end < 0 {
+			end = len(line) - 1
+		}
+		t := bytes.TrimSpace(line[:end+1])
+		if len(t) > 0 && t[0] != '#' && !bytes.Equal(t, []byte("---")) {
+			return off
+		}
+		off += end + 1
+	}
+	return off
 }
 
 // v2Value is the engine's value of n as go-yaml v2 reads it.

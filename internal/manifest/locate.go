@@ -231,6 +231,13 @@ type docTree struct {
 // document's own node for an empty path), or nil when the text does not
 // parse or hold it.
 func (t *docTree) item(path []int) *yaml.Node {
+	_, n := t.element(path)
+	return n
+}
+
+// element is item and the element node as written: an alias (- *p) is
+// located where it stands, its object where the anchor defines it.
+func (t *docTree) element(path []int) (at, n *yaml.Node) {
 	if !t.parsed {
 		t.parsed = true
 		var root yaml.Node
@@ -238,15 +245,16 @@ func (t *docTree) item(path []int) *yaml.Node {
 			t.root = root.Content[0]
 		}
 	}
-	n := deref(t.root)
+	at, n = t.root, deref(t.root)
 	for _, i := range path {
 		items := deref(mappingValue(n, "items"))
 		if items == nil || items.Kind != yaml.SequenceNode || i >= len(items.Content) {
-			return nil
+			return nil, nil
 		}
-		n = deref(items.Content[i])
+		at = items.Content[i]
+		n = deref(at)
 	}
-	return n
+	return at, n
 }
 
 // lineOf is the file line of the object at the items path: the document's
@@ -257,8 +265,8 @@ func (t *docTree) lineOf(path []int) int {
 		return 0
 	}
 	if len(path) > 0 {
-		if n := t.item(path); n != nil {
-			return s.line + n.Line - 1
+		if at, _ := t.element(path); at != nil {
+			return s.line + at.Line - 1
 		}
 	}
 	return s.line + firstContentLine(s.text)

@@ -220,3 +220,19 @@ func TestLongStreamsLinear(t *testing.T) {
 		t.Logf("%s: %d objects in %v", tc.name, n, time.Since(start))
 	}
 }
+
+// TestAliasedListItemLine: a List item written as an alias is located where
+// it stands; its fields where the anchor defines them.
+func TestAliasedListItemLine(t *testing.T) {
+	src := "apiVersion: v1\nkind: List\nitems:\n- &p\n  apiVersion: v1\n  kind: Pod\n  metadata: {name: p}\n  spec: {containers: [{name: c, image: x}]}\n- *p\n"
+	docs, errs := Parse("list.yaml", []byte(src))
+	if len(errs) > 0 || len(docs) != 2 {
+		t.Fatalf("%d objects, errors %v", len(docs), errs)
+	}
+	if docs[0].Line != 4 || docs[1].Line != 9 {
+		t.Errorf("items on lines %d and %d, want 4 and 9", docs[0].Line, docs[1].Line)
+	}
+	if l, _ := docs[1].FieldPos("spec.containers[0].image"); l != 8 {
+		t.Errorf("the alias's image at line %d, want 8 (the anchor's)", l)
+	}
+}
