@@ -120,8 +120,10 @@ func selectorSelects(cand, labels ast.Value) bool {
 	all := true
 	mo.Until(func(k, v *ast.Term) bool {
 		var l ast.Value = ast.Null{}
-		if x := get(labels, string(k.Value.(ast.String))); x != nil {
-			l = x
+		if lo, ok := labels.(ast.Object); ok {
+			if x := lo.Get(k); x != nil { // the object's own key term: label keys stay out of keyTerms
+				l = x.Value
+			}
 		}
 		all = ast.Compare(l, v.Value) == 0
 		return !all

@@ -43,9 +43,10 @@ func get(v ast.Value, key string) ast.Value {
 }
 
 // keyTerms holds the string term of each field name the native evaluator
-// looks up (the program's path steps and fixed names: a bounded set), so
-// a lookup does not allocate one; it was two in five allocations of a
-// decision.
+// looks up (the program's path steps and fixed names: a bounded set; keys
+// that come from objects, such as label keys, are looked up with their own
+// terms), so a lookup does not allocate one; it was two in five
+// allocations of a decision.
 var (
 	keyTerms     sync.Map // string -> *ast.Term
 	keyTermCount atomic.Int32
