@@ -86,6 +86,13 @@ func TestVersionsOfOneID(t *testing.T) {
 				return sign(t, d, c.alice)
 			}()},
 		}, want{"web-*", map[string]Check{"b": CheckApprovals}}},
+		{"a newer, shorter version that expired retires nothing: the older counts again", []Entry{
+			{Source: "a", Doc: older()},
+			{Source: "b", Doc: version(5*time.Minute, func(d *Document) {
+				d.Spec.Scope.Name = "web-1"
+				d.Spec.Expires = t0.Add(20 * time.Minute)
+			})},
+		}, want{"web-*", map[string]Check{"b": CheckExpired}}},
 		{"a newer version not yet valid supersedes nothing yet", []Entry{
 			{Source: "a", Doc: older()}, {Source: "b", Doc: version(45*time.Minute, wideScope)},
 		}, want{"web-*", map[string]Check{"b": CheckNotYetValid}}},
