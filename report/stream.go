@@ -71,6 +71,16 @@ func newArrayStream(w io.Writer, doc any, key string) *arrayStream {
 }
 
 func (s *arrayStream) add(v any) error {
+	if s.encodeElem(v) != nil {
+		return s.err
+	}
+	_, s.err = s.w.Write(s.buf.Bytes())
+	return s.err
+}
+
+// encodeElem puts v into buf as the next element, after the array's opening
+// (the first time) or a comma.
+func (s *arrayStream) encodeElem(v any) error {
 	if s.err != nil {
 		return s.err
 	}
@@ -85,28 +95,16 @@ func (s *arrayStream) add(v any) error {
 	}
 	s.buf.Truncate(s.buf.Len() - 1) // Encode's newline
 	s.n++
-	_, s.err = s.w.Write(s.buf.Bytes())
-	return s.err
+	return nil
 }
 
 // addSplit adds v, writing fill in place of the empty array of its field
 // key (v's last field of that name): for an element whose array is itself
 // streamed.
 func (s *arrayStream) addSplit(v any, key string, fill func(io.Writer) error) error {
-	if s.err != nil {
+	if s.encodeElem(v) != nil {
 		return s.err
 	}
-	s.buf.Reset()
-	if s.n == 0 {
-		s.buf.WriteString(s.head + "[\n" + s.indent)
-	} else {
-		s.buf.WriteString(",\n" + s.indent)
-	}
-	if s.err = s.enc.Encode(v); s.err != nil {
-		return s.err
-	}
-	s.buf.Truncate(s.buf.Len() - 1) // Encode's newline
-	s.n++
 	text, mark := s.buf.Bytes(), []byte(`"`+key+`": []`)
 	at := bytes.LastIndex(text, mark)
 	if at < 0 {
