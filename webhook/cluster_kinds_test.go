@@ -109,10 +109,33 @@ func TestClusterDataCustomKindNamedLikeBuiltin(t *testing.T) {
 	if got := f.cd.Objects(); got != 3 {
 		t.Errorf("the cache counts %d objects, want 3", got)
 	}
+	// The merge of the two resources is built again only when one changes,
+	// not on each request (review finding).
+	view := h.Current().(*clusterDecider).view
+	merged := func() ast.Value {
+		view.mu.Lock()
+		defer view.mu.Unlock()
+		return view.merged["Service"].val
+	}
+	before := merged()
+	if before == nil {
+		t.Fatal("decisions reading two resources of Services kept no merge")
+	}
+	decidedAllowed(t, h, widgetReview(map[string]any{"service": "api"}))
+	decidedAllowed(t, h, widgetReview(map[string]any{"service": "web"}))
+	if after := merged(); after.(ast.Object) != before.(ast.Object) {
+		t.Error("the Services were merged again though no Service changed")
+	}
 	f.create(t, labelled("serving.knative.dev/v1", "new", "shop"))
 	eventuallyMsg(t, "a new Knative Service is seen", func() (bool, string) {
 		return decidedAllowed(t, h, widgetReview(map[string]any{"service": "new"}))
 	})
+	if merged().(ast.Object) == before.(ast.Object) {
+		t.Error("a new Knative Service was decided on the old merge")
+	}
+	if got := merged().(ast.Object).Get(ast.StringTerm("shop")).Value.(ast.Object).Get(ast.StringTerm("web")); got == nil || !strings.Contains(got.String(), `"team": "other"`) {
+		t.Errorf("after the merge was built again, shop/web is %v, want the core Service (team other)", got)
+	}
 }
 
 // TestClusterDataOverflowDuringFirstSync: a kind that passes the bound while

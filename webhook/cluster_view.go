@@ -16,6 +16,16 @@ type clusterView struct {
 	articles  []engine.ClusterArticle
 	templates map[string]bool // kinds with a pod template
 	once      sync.Once
+
+	mu     sync.Mutex
+	merged map[string]mergedKind // kinds of several resources, by kind
+}
+
+// mergedKind is a kind's merged objects and the store values merged: it
+// is built again only when one of them changes.
+type mergedKind struct {
+	from []ast.Value
+	val  ast.Value
 }
 
 // ClusterValue is data.charter.cluster now.
@@ -26,9 +36,46 @@ func (v *clusterView) ClusterValue() ast.Value {
 		for _, s := range list {
 			vals = append(vals, s.value())
 		}
-		items = append(items, ast.Item(ast.StringTerm(kind), ast.NewTerm(mergeResources(vals))))
+		items = append(items, ast.Item(ast.StringTerm(kind), ast.NewTerm(v.merge(kind, vals))))
 	}
 	return ast.NewObject(items...)
+}
+
+// merge is mergeResources(vals), the one built last for kind while no
+// store's value changed since: a store keeps its value until its objects
+// change, so a merge over every object of the kind on each request would
+// cost what the stores' cache saves (review finding).
+func (v *clusterView) merge(kind string, vals []ast.Value) ast.Value {
+	if len(vals) == 1 {
+		return vals[0]
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if m, ok := v.merged[kind]; ok && sameValues(m.from, vals) {
+		return m.val
+	}
+	val := mergeResources(vals)
+	if v.merged == nil {
+		v.merged = map[string]mergedKind{}
+	}
+	v.merged[kind] = mergedKind{from: vals, val: val}
+	return val
+}
+
+// sameValues reports whether a and b are the same store values (the same
+// objects, not equal ones: a store builds a new value when it changes).
+func sameValues(a, b []ast.Value) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, ok := a[i].(ast.Object)
+		y, ok2 := b[i].(ast.Object)
+		if !ok || !ok2 || x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // mergeResources is one kind's objects from several resources (namespace ->
