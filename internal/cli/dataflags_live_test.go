@@ -27,33 +27,22 @@ func (d servedLists) ServerPreferredResources() ([]*metav1.APIResourceList, erro
 	return d.lists, nil
 }
 
-// liveDeploymentsCharter: a ConfigMap names a Deployment of team shop in its
-// namespace. customKinds is spliced in.
-const liveDeploymentsCharter = `apiVersion: charter.dev/v1
-kind: Charter
-metadata: {name: live-data}
-spec:
-  defaults: {action: deny, severity: high}
-%s
-  articles:
-  - id: LD-001
-    title: A ConfigMap names a Deployment of team shop
-    match: {kinds: [ConfigMap]}
-    violation:
-      cluster:
-        kind: Deployment
-        sameNamespace: true
-        name: object.data.deployment
-        where:
-        - {path: other.metadata.labels.team, op: equals, value: shop}
-      op: absent
-    message: "ConfigMap {{object.metadata.name}}: no Deployment {{object.data.deployment}} of team shop"
-`
+// deploymentOfTeamCharter is the charter both this package's and test/e2e's
+// live cluster data tests decide with: a ConfigMap names a Deployment of
+// team shop in its namespace; customKinds replaces its %s line.
+func deploymentOfTeamCharter(t *testing.T, customKinds string) []byte {
+	t.Helper()
+	b, err := os.ReadFile("testdata/deployment-of-team.charter.tmpl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []byte(strings.Replace(string(b), "%s", customKinds, 1))
+}
 
 func loadLiveCharter(t *testing.T, customKinds string) *engine.Engine {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "charter.yaml")
-	if err := os.WriteFile(p, []byte(strings.Replace(liveDeploymentsCharter, "%s", customKinds, 1)), 0o644); err != nil {
+	if err := os.WriteFile(p, deploymentOfTeamCharter(t, customKinds), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	e, _, err := (&policyOptions{Charters: []string{p}}).load(context.Background())
