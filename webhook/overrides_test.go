@@ -6,12 +6,11 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/charter-dev/charter/internal/promtest"
 	"github.com/charter-dev/charter/overrides/overridestest"
 	admissionv1 "k8s.io/api/admission/v1"
 )
@@ -41,11 +40,7 @@ func (w *runningWebhook) send(t *testing.T, body map[string]any) *admissionv1.Ad
 func (w *runningWebhook) metric(t *testing.T, sample string) float64 {
 	t.Helper()
 	_, body := w.get(t, "/metrics")
-	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(sample) + ` (\S+)$`).FindStringSubmatch(body)
-	if m == nil {
-		return -1
-	}
-	v, err := strconv.ParseFloat(m[1], 64)
+	v, err := promtest.Sample(body, sample)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,12 +10,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/charter-dev/charter/internal/promtest"
 	"github.com/charter-dev/charter/overrides"
 	"github.com/charter-dev/charter/overrides/overridestest"
 	"github.com/charter-dev/charter/webhook"
@@ -91,11 +90,7 @@ func (w *charterWebhook) metric(t *testing.T, sample string) float64 {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(sample) + ` (\S+)$`).FindStringSubmatch(string(body))
-	if m == nil {
-		return -1
-	}
-	v, err := strconv.ParseFloat(m[1], 64)
+	v, err := promtest.Sample(string(body), sample)
 	if err != nil {
 		t.Fatal(err)
 	}
