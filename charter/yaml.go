@@ -20,13 +20,30 @@ var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // SyntaxError turns a YAML syntax error from gopkg.in/yaml.v3, which knows
 // only the line, into a positioned Error. A second parser supplies the column.
+//
+// The second parser takes time quadratic in the nesting of flow collections
+// (a 24,000-deep [[[...]]] took 6 s, 200,000 deep minutes), so it is asked
+// only when the text nests at most maxColumnDepth brackets; deeper text gets
+// yaml.v3's line alone.
 func SyntaxError(file string, data []byte, err error) *Error {
+	if flowDepth(data) > maxColumnDepth {
+		return lineOnly(file, err)
+	}
 	if _, perr := parser.ParseBytes(data, 0); perr != nil {
 		var se *goccy.SyntaxError
 		if errors.As(perr, &se) && se.Token != nil {
 			return &Error{Pos: Pos{File: file, Line: se.Token.Position.Line, Col: se.Token.Position.Column}, Msg: "invalid YAML: " + se.Message}
 		}
 	}
+	return lineOnly(file, err)
+}
+
+// maxColumnDepth bounds the bracket nesting SyntaxError hands its second
+// parser.
+const maxColumnDepth = 1000
+
+// lineOnly positions err by the line yaml.v3 names (else 1:1).
+func lineOnly(file string, err error) *Error {
 	pos := Pos{File: file, Line: 1, Col: 1}
 	msg := err.Error()
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
@@ -34,6 +51,22 @@ func SyntaxError(file string, data []byte, err error) *Error {
 		msg = m[2]
 	}
 	return &Error{Pos: pos, Msg: "invalid YAML: " + msg}
+}
+
+// flowDepth is the deepest nesting of [ and { in data, counting brackets
+// inside strings too (an overestimate only costs the column).
+func flowDepth(data []byte) int {
+	depth, deepest := 0, 0
+	for _, c := range data {
+		switch c {
+		case '[', '{':
+			depth++
+			deepest = max(deepest, depth)
+		case ']', '}':
+			depth = max(depth-1, 0)
+		}
+	}
+	return deepest
 }
 
 // nodePos is the position of a YAML node in file.

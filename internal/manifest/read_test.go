@@ -236,3 +236,19 @@ func TestAliasedListItemLine(t *testing.T) {
 		t.Errorf("the alias's image at line %d, want 8 (the anchor's)", l)
 	}
 }
+
+// TestDeeplyNestedManifest: a document nested 200,000 brackets deep (400 KB)
+// is refused at once with yaml.v3's depth error, never handed to the parser
+// that locates columns (quadratic in depth: minutes before).
+func TestDeeplyNestedManifest(t *testing.T) {
+	const n = 200000
+	doc := "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nx: " + strings.Repeat("[", n) + strings.Repeat("]", n) + "\n"
+	start := time.Now()
+	docs, errs := Parse("deep.yaml", []byte(doc))
+	if len(docs) != 0 || len(errs) != 1 || !strings.Contains(errs[0].Error(), "exceeded max depth") || !strings.HasPrefix(errs[0].Error(), "deep.yaml:") {
+		t.Fatalf("objects %v, errors %v", docs, errs)
+	}
+	if el := time.Since(start); el > 10*time.Second {
+		t.Errorf("took %v", el)
+	}
+}
